@@ -1,0 +1,161 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Build and test the iommufd HW queue in Rust on top of Debian's Linux 7.2.
+#
+#   make check      install, fetch, overlay, build both configurations,
+#                   boot each under QEMU and run every test
+#   make run        build and boot the Rust configuration, run the HW
+#                   queue walk-through verbosely
+#
+# See README.md for the variables that can be overridden.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := check
+.DELETE_ON_ERROR:
+
+REPO := $(abspath .)
+BUILD := $(REPO)/build
+TOOLS_DIR := $(BUILD)/tools
+CACHE_DIR ?= $(HOME)/.cache/iommufd-hwq
+
+# Base kernel source: Debian's linux-source-7.2 at a pinned version.
+PKG_VERSION ?= 7.2.11-1~bpo13+1
+PKG_SHA256 ?= 97a3aac3a9eeb8f18e8b0511af9261c54605fd23b712f1a48144360a123738a2
+PKG_BASE := $(BUILD)/base
+# Point BASE_SRC at another kernel tree to build on it instead.
+BASE_SRC ?= $(PKG_BASE)
+WORK_SRC := $(BUILD)/linux
+
+# Configurations: "rust" has CONFIG_IOMMUFD_HW_QUEUE_RUST=y, "c" is the
+# upstream C implementation.
+CONFIGS ?= rust c
+RUN_CONFIG ?= rust
+JOBS ?= 3
+
+# Tests to run; empty runs all. Names: suite (iommufd, iommufd_fail_nth,
+# kunit, or a project selftest), or suite:FIXTURE.VARIANT.TEST as the
+# kselftest harness names them (-r).
+TESTS ?=
+# Seconds a boot may take before it counts as hung.
+BOOT_TIMEOUT ?= 900
+
+LLVM_SUFFIX := -19
+KMAKE_VARS := LLVM=$(LLVM_SUFFIX) RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc \
+	CLIPPY_DRIVER=/usr/bin/clippy-driver \
+	BINDGEN=$(TOOLS_DIR)/cargo/bin/bindgen
+export LIBCLANG_PATH := /usr/lib/llvm-19/lib
+
+kmake = $(MAKE) -s -C $(WORK_SRC) O=$(BUILD)/obj-$(1) $(KMAKE_VARS) -j$(JOBS)
+
+SELFTEST_DIR := $(BUILD)/selftests
+UAPI_DIR := $(BUILD)/uapi
+
+.PHONY: check run bench toolchain source overlay configs kernels selftests \
+	clean distclean export-patches clippy rustfmt checkpatch FORCE
+
+check: kernels selftests
+	$(REPO)/scripts/check.sh $(foreach c,$(CONFIGS),$(c):$(BUILD)/obj-$(c)/arch/x86/boot/bzImage)
+
+run: RUN_MODE := run
+run:
+	$(MAKE) CONFIGS=$(RUN_CONFIG) kernels selftests
+	$(REPO)/scripts/check.sh --verbose --run \
+		$(RUN_CONFIG):$(BUILD)/obj-$(RUN_CONFIG)/arch/x86/boot/bzImage
+
+toolchain:
+	TOOLS_DIR=$(TOOLS_DIR) $(REPO)/scripts/install-toolchain.sh
+
+source: toolchain
+	@if [ "$(BASE_SRC)" = "$(PKG_BASE)" ]; then \
+		CACHE_DIR=$(CACHE_DIR) BASE_DIR=$(PKG_BASE) \
+		PKG_VERSION='$(PKG_VERSION)' PKG_SHA256=$(PKG_SHA256) \
+		$(REPO)/scripts/fetch-source.sh; \
+	elif [ ! -f "$(BASE_SRC)/Makefile" ]; then \
+		echo "BASE_SRC=$(BASE_SRC) is not a kernel tree" >&2; exit 1; \
+	fi
+
+overlay: source
+	REPO=$(REPO) BASE_SRC=$(BASE_SRC) WORK_SRC=$(WORK_SRC) \
+		$(REPO)/scripts/apply-overlay.sh
+
+# A configuration is tinyconfig plus config/base.config plus
+# config/<name>.config; it is redone when a fragment changes.
+$(BUILD)/obj-%/.config: config/base.config config/%.config | overlay
+	mkdir -p $(BUILD)/obj-$*
+	$(call kmake,$*) tinyconfig >/dev/null
+	cd $(BUILD)/obj-$* && KCONFIG_CONFIG=.config \
+		$(WORK_SRC)/scripts/kconfig/merge_config.sh -m -O . .config \
+		$(REPO)/config/base.config $(REPO)/config/$*.config >merge.log
+	$(call kmake,$*) olddefconfig
+	$(REPO)/scripts/check-config.sh $(BUILD)/obj-$*/.config \
+		$(REPO)/config/base.config $(REPO)/config/$*.config
+
+configs: $(foreach c,$(CONFIGS),$(BUILD)/obj-$(c)/.config)
+
+kernels: overlay configs
+	@for c in $(CONFIGS); do \
+		echo "build: $$c kernel"; \
+		start=$$(date +%s); \
+		$(call kmake,$$c) bzImage; \
+		echo "build: $$c kernel done in $$(( $$(date +%s) - start )) s"; \
+	done
+
+# uAPI headers and the statically linked selftests: the upstream ones from
+# the work tree (unmodified) and the project's own.
+SELFTEST_SRC := $(WORK_SRC)/tools/testing/selftests/iommu
+UPSTREAM_TESTS := iommufd iommufd_fail_nth
+PROJECT_TESTS := $(basename $(notdir $(wildcard $(REPO)/tools/testing/selftests/iommu/*.c)))
+BENCH_SRC := $(WORK_SRC)/tools/iommufd_hwq
+BENCHES := $(basename $(notdir $(wildcard $(REPO)/tools/iommufd_hwq/*.c)))
+SELFTEST_CFLAGS := -static -D_GNU_SOURCE -O2 -Wall -Wno-unused-function \
+	-isystem $(UAPI_DIR)/include -I$(WORK_SRC)/tools/testing/selftests \
+	-I$(SELFTEST_SRC)
+
+selftests: overlay
+	@mkdir -p $(SELFTEST_DIR)
+	@$(call kmake,$(firstword $(CONFIGS))) headers_install INSTALL_HDR_PATH=$(UAPI_DIR) >/dev/null
+	@for t in $(UPSTREAM_TESTS) $(PROJECT_TESTS); do \
+		src=$(SELFTEST_SRC)/$$t.c; out=$(SELFTEST_DIR)/$$t; \
+		if [ ! -f $$out ] || [ -n "$$(find $(SELFTEST_SRC) $(UAPI_DIR)/include -newer $$out -print -quit)" ]; then \
+			echo "selftest: $$t"; \
+			gcc $(SELFTEST_CFLAGS) -o $$out $$src -lcap -lpthread; \
+		fi; \
+	done
+	@for t in $(BENCHES); do \
+		src=$(BENCH_SRC)/$$t.c; out=$(SELFTEST_DIR)/$$t; \
+		if [ ! -f $$out ] || [ $$src -nt $$out ]; then \
+			echo "bench: $$t"; \
+			gcc $(SELFTEST_CFLAGS) -o $$out $$src -lcap -lpthread; \
+		fi; \
+	done
+
+# Benchmarks, Rust versus C on the same run: numbers, never assertions.
+bench: kernels selftests
+	$(REPO)/scripts/bench.sh $(foreach c,$(CONFIGS),$(c):$(BUILD)/obj-$(c)/arch/x86/boot/bzImage)
+
+clippy: overlay configs
+	@for c in $(CONFIGS); do \
+		touch $(WORK_SRC)/drivers/iommu/iommufd/hw_queue.rs; \
+		$(call kmake,$$c) CLIPPY=1 bzImage; \
+	done
+
+rustfmt:
+	rustfmt --edition 2021 --check --config-path $(BASE_SRC)/.rustfmt.toml \
+		$$(git -C $(REPO) ls-files '*.rs')
+
+checkpatch: source
+	cd $(REPO) && $(BASE_SRC)/scripts/checkpatch.pl --no-tree -q \
+		$$(sed -e '/^#/d' -e '/^$$/d' -e 's|^|patches/|' patches/series)
+	cd $(REPO) && $(BASE_SRC)/scripts/checkpatch.pl --no-tree -q --file \
+		$$(git ls-files '*.c' '*.h')
+
+export-patches: overlay
+	REPO=$(REPO) BASE_SRC=$(BASE_SRC) OUT=$(BUILD)/export \
+		$(REPO)/scripts/export-patches.sh
+
+clean:
+	rm -rf $(BUILD)/obj-* $(SELFTEST_DIR) $(UAPI_DIR) $(BUILD)/runs
+
+distclean:
+	rm -rf $(BUILD)
