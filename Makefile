@@ -142,13 +142,13 @@ clippy: overlay configs
 
 rustfmt:
 	rustfmt --edition 2021 --check --config-path $(BASE_SRC)/.rustfmt.toml \
-		$$(git -C $(REPO) ls-files '*.rs')
+		$$(git -C $(REPO) ls-files --cached --others --exclude-standard '*.rs')
 
 checkpatch: source
 	cd $(REPO) && $(BASE_SRC)/scripts/checkpatch.pl --no-tree -q \
-		$$(sed -e '/^#/d' -e '/^$$/d' -e 's|^|patches/|' patches/series)
+		$$(sed -e '/^#/d' -e '/^$$/d' -e 's|^|$(REPO)/patches/|' patches/series)
 	cd $(REPO) && $(BASE_SRC)/scripts/checkpatch.pl --no-tree -q --file \
-		$$(git ls-files '*.c' '*.h')
+		$$(git ls-files --cached --others --exclude-standard '*.c' '*.h')
 
 export-patches: overlay
 	REPO=$(REPO) BASE_SRC=$(BASE_SRC) OUT=$(BUILD)/export \

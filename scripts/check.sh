@@ -139,7 +139,12 @@ for spec in "$@"; do
 	if [ "$verbose" = 1 ]; then
 		sed -n '/^@@hwq begin/,/^@@hwq done/p' "$dir/tests.log" | grep -v '^@@hwq'
 	fi
+	# KUnit suites exist only where Rust code is built in.
+	config=$(dirname "$image")/../../../.config
+	expect_kunit=0
+	grep -q '^CONFIG_IOMMUFD_HW_QUEUE_RUST=y' "$config" 2>/dev/null && expect_kunit=1
 	if ! python3 "$REPO/scripts/judge.py" --name "$name" --tests "$TESTS" \
+		--expect-kunit "$expect_kunit" \
 		--console "$dir/console.log" --results "$dir/tests.log" \
 		--timed-out "$([ $qrc = 124 ] && echo 1 || echo 0)" \
 		--summary "$dir/summary.txt"; then

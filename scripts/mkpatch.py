@@ -22,6 +22,7 @@ for path in edits["FILES"]:
     new = edits["edit"](path, old)
     if new == old:
         sys.exit(f"mkpatch: {path}: edit changed nothing")
+    parts.append(f"diff --git a/{path} b/{path}\n")
     parts.extend(difflib.unified_diff(
         old.splitlines(True), new.splitlines(True),
         f"a/{path}", f"b/{path}", n=3))
