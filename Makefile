@@ -124,7 +124,7 @@ selftests: overlay
 	done
 	@for t in $(BENCHES); do \
 		src=$(BENCH_SRC)/$$t.c; out=$(SELFTEST_DIR)/$$t; \
-		if [ ! -f $$out ] || [ $$src -nt $$out ]; then \
+		if [ ! -f $$out ] || [ -n "$$(find $(BENCH_SRC) $(SELFTEST_SRC) $(UAPI_DIR)/include -newer $$out -print -quit)" ]; then \
 			echo "bench: $$t"; \
 			gcc $(SELFTEST_CFLAGS) -o $$out $$src -lcap -lpthread; \
 		fi; \

@@ -1,12 +1,96 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! iommufd HW queue object, in Rust.
+//! iommufd HW queue object (`IOMMUFD_OBJ_HW_QUEUE`), in Rust.
 //!
-//! This crate root is linked into `iommufd.o` when `CONFIG_IOMMUFD_HW_QUEUE_RUST=y`. For now it
-//! holds the argument checks of the HW queue and their KUnit tests, which prove that Rust objects
-//! build and run inside the iommufd module.
+//! A HW queue is a queue in guest memory that the IOMMU reads or writes directly, such as a
+//! Tegra241 CMDQV virtual command queue. `IOMMU_HW_QUEUE_ALLOC` pins the queue's guest memory
+//! through an internal access on the vIOMMU's nesting parent IOAS, so that it can be neither
+//! unmapped nor moved while the hardware uses it, checks that it is physically contiguous, and
+//! hands its physical address to the vIOMMU driver. The queue holds a reference on its vIOMMU,
+//! so the vIOMMU cannot be destroyed before its queues.
+//!
+//! This crate root is linked into `iommufd.o` when `CONFIG_IOMMUFD_HW_QUEUE_RUST=y`, in place of
+//! the C functions of the same names in `viommu.c`; the ioctl table and the object operations
+//! in `main.c` call it unchanged. The uAPI and every errno are those of the C implementation;
+//! the page array used to check contiguity is bounded (see [`PinnedAccess::CHUNK_PAGES`]).
 
-// Used by the HW queue object; only the KUnit tests use it so far.
-#[allow(dead_code)]
+use kernel::{
+    bindings,
+    iommu::iommufd::{destroy_hw_queue, PageSpan, PinnedAccess, Ucmd},
+    page::PAGE_SHIFT,
+    prelude::*,
+};
+
 #[path = "hw_queue/range.rs"]
 mod range;
+
+use range::{check_args, ContigRun};
+
+type AllocCmd = bindings::iommu_hw_queue_alloc;
+
+/// `IOMMU_HW_QUEUE_ALLOC`: allocates a HW queue on a vIOMMU.
+fn hw_queue_alloc(mut ucmd: Ucmd<'_, AllocCmd>) -> Result {
+    let cmd = ucmd.cmd();
+    if cmd.flags != 0 || cmd.type_ == bindings::iommu_hw_queue_type::IOMMU_HW_QUEUE_TYPE_DEFAULT.0 {
+        return Err(EOPNOTSUPP);
+    }
+    check_args(cmd.nesting_parent_iova, cmd.length)?;
+    let (viommu_id, queue_type, index) = (cmd.viommu_id, cmd.type_, cmd.index);
+    let (iova, length) = (cmd.nesting_parent_iova, cmd.length);
+
+    let viommu = ucmd.get_viommu(viommu_id)?;
+    let ops = viommu.hw_queue_ops().ok_or(EOPNOTSUPP)?;
+    let size = ops.queue_size(queue_type);
+    if size == 0 {
+        return Err(EOPNOTSUPP);
+    }
+    // From here on a failure makes the core destroy the queue, releasing what it holds.
+    let mut hw_queue = ucmd.alloc_hw_queue(size)?;
+
+    let mut run = ContigRun::default();
+    let pinned = PinnedAccess::pin(&viommu, iova, length, |pfns| {
+        if run.extend(pfns) {
+            Ok(())
+        } else {
+            Err(EFAULT)
+        }
+    })?;
+    let offset = PageSpan::new(iova, length, PAGE_SHIFT as u32)?.offset;
+    // `pin` pinned at least one page, since `length` is not zero.
+    let base_pa = (run.first().ok_or(EFAULT)? << PAGE_SHIFT) + offset;
+
+    hw_queue.attach(&viommu, pinned, queue_type);
+    hw_queue.init_phys(index, base_pa)?;
+
+    ucmd.cmd().out_hw_queue_id = hw_queue.id();
+    ucmd.respond()
+}
+
+/// The `IOMMU_HW_QUEUE_ALLOC` handler of iommufd's ioctl table.
+///
+/// # Safety
+///
+/// Only the iommufd ioctl dispatcher may call this, for `IOMMU_HW_QUEUE_ALLOC`.
+#[export]
+pub unsafe extern "C" fn iommufd_hw_queue_alloc_ioctl(ucmd: *mut bindings::iommufd_ucmd) -> c_int {
+    // SAFETY: The dispatcher passes the command of `IOMMU_HW_QUEUE_ALLOC`, which this handler
+    // uses only through the wrapper, dropped before returning.
+    let ucmd = unsafe { Ucmd::<AllocCmd>::from_raw(ucmd) };
+    match hw_queue_alloc(ucmd) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// The destroy operation of `IOMMUFD_OBJ_HW_QUEUE` objects, reached by `IOMMU_DESTROY`, by
+/// closing the iommufd and by the abort of a failed `IOMMU_HW_QUEUE_ALLOC`.
+///
+/// # Safety
+///
+/// Only the iommufd core may call this, once, for a HW queue it is destroying.
+#[export]
+pub unsafe extern "C" fn iommufd_hw_queue_destroy(obj: *mut bindings::iommufd_object) {
+    // SAFETY: iommufd only allocates HW queue objects in `hw_queue_alloc`, and destroys each
+    // once, with no other user left.
+    unsafe { destroy_hw_queue(obj) };
+}

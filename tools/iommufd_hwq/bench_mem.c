@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Kernel memory allocated by one IOMMU_HW_QUEUE_ALLOC, by queue size.
+ *
+ * The kmem tracepoints (kmalloc, kmem_cache_alloc, kfree, kmem_cache_free),
+ * filtered to this process, record every slab and kmalloc allocation the
+ * ioctl makes; large kmallocs and kvmalloc's kmalloc attempt are kmalloc
+ * events too. For each size this prints:
+ *
+ *   allocs      number of allocations during the ioctl
+ *   total       bytes allocated during the ioctl (bytes_alloc)
+ *   peak        most bytes live at once, of those allocated in the ioctl
+ *   held        bytes still allocated when the ioctl returns (persistent)
+ *   transient   total - held
+ *
+ * The queue memory is hugepage-backed so that it is physically contiguous.
+ * Runs on the selftest mock vIOMMU; needs tracefs at /sys/kernel/tracing.
+ */
+#include "bench_common.h"
+
+#define TRACING "/sys/kernel/tracing"
+
+static const char *const events[] = {
+	"kmem/kmalloc", "kmem/kfree", "kmem/kmem_cache_alloc",
+	"kmem/kmem_cache_free",
+};
+
+static void write_file(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC);
+
+	if (fd < 0 || write(fd, val, strlen(val)) != (ssize_t)strlen(val)) {
+		fprintf(stderr, "bench_mem: cannot write %s: %m\n", path);
+		exit(1);
+	}
+	close(fd);
+}
+
+static void tracing(int on)
+{
+	char path[256], pid[32];
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(events); i++) {
+		snprintf(path, sizeof(path), TRACING "/events/%s/enable",
+			 events[i]);
+		write_file(path, on ? "1" : "0");
+	}
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	write_file(TRACING "/set_event_pid", on ? pid : "");
+	if (on)
+		write_file(TRACING "/trace", "");
+	write_file(TRACING "/tracing_on", on ? "1" : "0");
+}
+
+static void marker(const char *m)
+{
+	write_file(TRACING "/trace_marker", m);
+}
+
+struct live {
+	unsigned long ptr;
+	unsigned long bytes;
+};
+
+struct result {
+	unsigned long allocs, total, peak, held;
+};
+
+/* Account allocations between the "begin" and "end" markers */
+static struct result parse_trace(void)
+{
+	static struct live live[65536];
+	struct result r = {};
+	unsigned long cur = 0;
+	unsigned int nlive = 0, i;
+	char line[1024];
+	int in = 0;
+	FILE *f = fopen(TRACING "/trace", "r");
+
+	assert(f);
+	while (fgets(line, sizeof(line), f)) {
+		char *p;
+		unsigned long ptr, bytes;
+
+		if (strstr(line, "tracing_mark_write: begin")) {
+			in = 1;
+			continue;
+		}
+		if (strstr(line, "tracing_mark_write: end"))
+			break;
+		if (!in)
+			continue;
+		p = strstr(line, " ptr=");
+		if (!p)
+			continue;
+		ptr = strtoul(p + 5, NULL, 16);
+		if (strstr(line, "kmalloc:") || strstr(line, "kmem_cache_alloc:")) {
+			p = strstr(line, "bytes_alloc=");
+			if (!p)
+				continue;
+			bytes = strtoul(p + 12, NULL, 10);
+			r.allocs++;
+			r.total += bytes;
+			cur += bytes;
+			if (cur > r.peak)
+				r.peak = cur;
+			assert(nlive < ARRAY_SIZE(live));
+			live[nlive].ptr = ptr;
+			live[nlive++].bytes = bytes;
+		} else if (strstr(line, "kfree:") ||
+			   strstr(line, "kmem_cache_free:")) {
+			for (i = 0; i < nlive; i++) {
+				if (live[i].ptr != ptr)
+					continue;
+				cur -= live[i].bytes;
+				live[i] = live[--nlive];
+				break;
+			}
+		}
+	}
+	fclose(f);
+	r.held = cur;
+	return r;
+}
+
+static int run(struct bench *b, size_t len, struct result *r)
+{
+	uint32_t id = 0;
+	int rc;
+
+	tracing(1);
+	marker("begin");
+	rc = hw_queue_alloc(b, b->iova, len, &id);
+	marker("end");
+	tracing(0);
+	if (rc)
+		return rc;
+	*r = parse_trace();
+	return destroy(b, id);
+}
+
+int main(int argc, char **argv)
+{
+	static const size_t sizes[] = { 4096, 64 * 1024, 2 * MIB, 8 * MIB,
+					16 * MIB, 32 * MIB };
+	struct bench b = bench_setup("bench_mem", 32 * MIB);
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+		struct result r;
+		int rc = run(&b, sizes[i], &r);
+
+		if (rc) {
+			printf("mem: size=%zu error=%d\n", sizes[i], rc);
+			continue;
+		}
+		printf("mem: size=%zu allocs=%lu total=%lu peak=%lu held=%lu transient=%lu\n",
+		       sizes[i], r.allocs, r.total, r.peak, r.held,
+		       r.total - r.held);
+	}
+	if (argc > 1 && !strcmp(argv[1], "-v"))
+		return system("cat " TRACING "/trace");
+	return 0;
+}
