@@ -134,11 +134,10 @@ selftests: overlay
 bench: kernels selftests
 	$(REPO)/scripts/bench.sh $(foreach c,$(CONFIGS),$(c):$(BUILD)/obj-$(c)/arch/x86/boot/bzImage)
 
-clippy: overlay configs
-	@for c in $(CONFIGS); do \
-		touch $(WORK_SRC)/drivers/iommu/iommufd/hw_queue.rs; \
-		$(call kmake,$$c) CLIPPY=1 bzImage; \
-	done
+# Lint the project's Rust code (the kernel crate and the HW queue crate).
+clippy: overlay $(BUILD)/obj-rust/.config
+	cd $(WORK_SRC) && touch $$(cd $(REPO) && git ls-files --cached --others --exclude-standard '*.rs')
+	$(call kmake,rust) CLIPPY=1 bzImage
 
 rustfmt:
 	rustfmt --edition 2021 --check --config-path $(BASE_SRC)/.rustfmt.toml \

@@ -46,8 +46,11 @@ BINDGEN="$TOOLS_DIR/cargo/bin/bindgen"
 if ! "$BINDGEN" --version 2>/dev/null | grep -qx "bindgen $BINDGEN_VERSION"; then
 	echo "toolchain: installing bindgen-cli $BINDGEN_VERSION into $TOOLS_DIR/cargo"
 	mkdir -p "$TOOLS_DIR"
-	# Build with whatever cargo is on PATH; fall back to Debian's.
-	CARGO=$(command -v cargo || echo /usr/bin/cargo)
+	# Build with the cargo on PATH, else with Debian's (cargo-web).
+	if ! CARGO=$(command -v cargo); then
+		apt-get install -y -q --no-install-recommends cargo-web
+		CARGO=/usr/bin/cargo
+	fi
 	"$CARGO" install --quiet --locked --root "$TOOLS_DIR/cargo" \
 		bindgen-cli --version "$BINDGEN_VERSION"
 fi

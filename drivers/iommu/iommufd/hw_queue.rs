@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! iommufd HW queue object (`IOMMUFD_OBJ_HW_QUEUE`), in Rust.
+//! iommufd HW queue object (`IOMMUFD_OBJ_HW_QUEUE`) and mmap interface, in Rust.
 //!
 //! A HW queue is a queue in guest memory that the IOMMU reads or writes directly, such as a
 //! Tegra241 CMDQV virtual command queue. `IOMMU_HW_QUEUE_ALLOC` pins the queue's guest memory
@@ -9,9 +9,13 @@
 //! hands its physical address to the vIOMMU driver. The queue holds a reference on its vIOMMU,
 //! so the vIOMMU cannot be destroyed before its queues.
 //!
+//! The VMM maps the hardware's MMIO page through the mmap interface (the [`mmap`] module), so
+//! the guest drives the queue without VM exits.
+//!
 //! This crate root is linked into `iommufd.o` when `CONFIG_IOMMUFD_HW_QUEUE_RUST=y`, in place of
-//! the C functions of the same names in `viommu.c`; the ioctl table and the object operations
-//! in `main.c` call it unchanged. The uAPI and every errno are those of the C implementation;
+//! the C functions of the same names in `viommu.c`, `main.c` and `driver.c`; the ioctl table,
+//! the object operations and the file operations call it unchanged, and drivers keep calling
+//! the same exported symbols. The uAPI and every errno are those of the C implementation;
 //! the page array used to check contiguity is bounded (see [`PinnedAccess::CHUNK_PAGES`]).
 
 use kernel::{
@@ -21,6 +25,8 @@ use kernel::{
     prelude::*,
 };
 
+#[path = "hw_queue/mmap.rs"]
+mod mmap;
 #[path = "hw_queue/range.rs"]
 mod range;
 

@@ -8,8 +8,9 @@
 //! These abstractions serve the parts of iommufd written in Rust, which are linked into iommufd
 //! itself (`drivers/iommu/iommufd/hw_queue.rs`): an ioctl in progress ([`Ucmd`]), a reference on
 //! an object looked up by ID ([`ObjectRef`]), the vIOMMU ([`Viommu`]), a HW queue under
-//! construction ([`NewHwQueue`]) and guest memory pinned through an internal access
-//! ([`PinnedAccess`]).
+//! construction ([`NewHwQueue`]), guest memory pinned through an internal access
+//! ([`PinnedAccess`]), and the MMIO regions a context hands to user space for `mmap()`
+//! ([`Ctx::mmap_regions`], [`MmapRegion`], [`UsersRef`]).
 //!
 //! # Bindings
 //!
@@ -27,9 +28,11 @@ use crate::{
     bindings,
     error::{from_err_ptr, to_result},
     io::PhysAddr,
+    maple_tree::MapleTreeAlloc,
+    mm::virt_io::VmaData,
     page::{PAGE_SHIFT, PAGE_SIZE},
     prelude::*,
-    types::Opaque,
+    types::{ForeignOwnable, Opaque},
 };
 use core::{
     marker::PhantomData,
@@ -146,6 +149,161 @@ impl<'a, T: Command> Ucmd<'a, T> {
     pub fn respond(&mut self) -> Result {
         // SAFETY: `ucmd` is valid and its `cmd` holds a `T` (type invariants).
         to_result(unsafe { bindings::iommufd_ucmd_respond(self.ucmd.as_ptr(), size_of::<T>()) })
+    }
+}
+
+/// An iommufd context, `struct iommufd_ctx`: the state behind one open `/dev/iommu`.
+#[repr(transparent)]
+pub struct Ctx(Opaque<bindings::iommufd_ctx>);
+
+impl Ctx {
+    /// Borrows a context.
+    ///
+    /// # Safety
+    ///
+    /// `ictx` must be a valid iommufd context for `'a`: the context of a file that stays open,
+    /// or one a driver's object belongs to while that object lives.
+    pub unsafe fn from_raw<'a>(ictx: *mut bindings::iommufd_ctx) -> &'a Self {
+        // SAFETY: `Ctx` is a transparent wrapper; the caller guarantees validity for `'a`.
+        unsafe { &*ictx.cast() }
+    }
+
+    /// Borrows the context of an open `/dev/iommu`.
+    ///
+    /// # Safety
+    ///
+    /// `file` must be a `/dev/iommu` file that stays open for `'a`, such as the file of an
+    /// `f_ops` call on it.
+    pub unsafe fn from_file<'a>(file: *mut bindings::file) -> &'a Self {
+        // SAFETY: iommufd stores its context in the file's private data at open.
+        unsafe { Self::from_raw((*file).private_data.cast()) }
+    }
+
+    /// The MMIO regions handed to user space for `mmap()`, keyed by their byte offset.
+    pub fn mmap_regions(&self) -> &MapleTreeAlloc<KBox<MmapRegion>> {
+        // SAFETY: iommufd initializes `mt_mmap` with `MT_FLAGS_ALLOC_RANGE` at open and keeps it
+        // for the context's life. With `CONFIG_IOMMUFD_HW_QUEUE_RUST` only this type's users
+        // store entries in it, all of them `KBox<MmapRegion>`.
+        unsafe { MapleTreeAlloc::from_raw(&raw mut (*self.0.get()).mt_mmap) }
+    }
+}
+
+/// An MMIO region that a driver hands to user space for `mmap()`, on behalf of an object.
+///
+/// Entries of [`Ctx::mmap_regions`]. A driver removes its regions in its object's destroy
+/// operation, before the object is freed, so `owner` is valid while the region is in the tree.
+pub struct MmapRegion {
+    owner: NonNull<bindings::iommufd_object>,
+    /// The region's offset in the file, in pages, once it is in the tree.
+    pub vm_pgoff: usize,
+    /// The physical address of the region.
+    pub mmio_addr: PhysAddr,
+    /// The length of the region, in bytes.
+    pub length: usize,
+}
+
+impl MmapRegion {
+    /// A region of `owner`, which must stay valid while the region is in [`Ctx::mmap_regions`].
+    pub fn new(
+        owner: NonNull<bindings::iommufd_object>,
+        mmio_addr: PhysAddr,
+        length: usize,
+    ) -> Self {
+        Self {
+            owner,
+            vm_pgoff: 0,
+            mmio_addr,
+            length,
+        }
+    }
+
+    /// Whether `owner` is this region's owner.
+    pub fn is_owned_by(&self, owner: NonNull<bindings::iommufd_object>) -> bool {
+        self.owner == owner
+    }
+
+    /// Takes a `users` reference on the owner, unless the owner is being destroyed.
+    ///
+    /// Holding the tree's lock while calling this (as [`MapleGuard::load`] does) guarantees the
+    /// owner is still allocated.
+    ///
+    /// [`MapleGuard::load`]: crate::maple_tree::MapleGuard::load
+    pub fn get_owner(&self) -> Option<UsersRef> {
+        // SAFETY: `owner` is valid while the region is in the tree (type invariants), which the
+        // borrow proves.
+        let live =
+            unsafe { bindings::refcount_inc_not_zero(&raw mut (*self.owner.as_ptr()).users) };
+        // INVARIANT: A reference was just taken.
+        live.then_some(UsersRef(self.owner))
+    }
+}
+
+// SAFETY: `MmapRegion` only holds the address of its owner, used under the tree's lock or with a
+// reference held; iommufd objects may be used from any thread.
+unsafe impl Send for MmapRegion {}
+
+/// A `users` reference on an iommufd object, which makes `IOMMU_DESTROY` of the object fail
+/// with `EBUSY` while it is held.
+///
+/// # Invariants
+///
+/// The pointer is a live object on which this value holds one `users` reference.
+pub struct UsersRef(NonNull<bindings::iommufd_object>);
+
+impl Drop for UsersRef {
+    fn drop(&mut self) {
+        // SAFETY: This value holds a reference, so the object is live (type invariants).
+        unsafe { bindings::refcount_dec(&raw mut (*self.0.as_ptr()).users) };
+    }
+}
+
+/// A [`UsersRef`] owned by C code (a VMA's private data), borrowed.
+pub struct BorrowedUsersRef<'a> {
+    obj: NonNull<bindings::iommufd_object>,
+    _p: PhantomData<&'a UsersRef>,
+}
+
+// SAFETY: `into_foreign` returns the object's address, which is aligned as
+// `struct iommufd_object` is; `from_foreign` takes back the reference `into_foreign` gave up, and
+// a borrow only carries the address while the foreign owner keeps the reference.
+unsafe impl ForeignOwnable for UsersRef {
+    const FOREIGN_ALIGN: usize = core::mem::align_of::<bindings::iommufd_object>();
+    type Borrowed<'a> = BorrowedUsersRef<'a>;
+    type BorrowedMut<'a> = BorrowedUsersRef<'a>;
+
+    fn into_foreign(self) -> *mut c_void {
+        let ptr = self.0.as_ptr().cast();
+        core::mem::forget(self);
+        ptr
+    }
+
+    unsafe fn from_foreign(ptr: *mut c_void) -> Self {
+        // INVARIANT: `ptr` came from `into_foreign`, so it carries a reference.
+        // SAFETY: `ptr` came from `into_foreign`, so it is non-null.
+        Self(unsafe { NonNull::new_unchecked(ptr.cast()) })
+    }
+
+    unsafe fn borrow<'a>(ptr: *mut c_void) -> BorrowedUsersRef<'a> {
+        BorrowedUsersRef {
+            // SAFETY: `ptr` came from `into_foreign`, so it is non-null.
+            obj: unsafe { NonNull::new_unchecked(ptr.cast()) },
+            _p: PhantomData,
+        }
+    }
+
+    unsafe fn borrow_mut<'a>(ptr: *mut c_void) -> BorrowedUsersRef<'a> {
+        // SAFETY: Same requirements as `borrow`.
+        unsafe { Self::borrow(ptr) }
+    }
+}
+
+impl VmaData for UsersRef {
+    fn dup(this: BorrowedUsersRef<'_>) -> Self {
+        // SAFETY: The borrowed value holds a reference, so the object is live and its count is
+        // not zero.
+        unsafe { bindings::refcount_inc(&raw mut (*this.obj.as_ptr()).users) };
+        // INVARIANT: A reference was just taken.
+        UsersRef(this.obj)
     }
 }
 

@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Mapping I/O memory into a new VMA, and per-VMA data.
+//!
+//! C headers: [`include/linux/mm.h`](srctree/include/linux/mm.h) and
+//! [`include/linux/mm_types.h`](srctree/include/linux/mm_types.h).
+//!
+//! A driver's `f_ops->mmap()` receives a [`VmaNew`]. To hand a device's MMIO page to user space it
+//! checks the request ([`VmaNew::pgoff`] and the VMA's flags and size), makes the mapping
+//! uncached ([`VmaNew::set_page_prot_noncached`]), maps the physical range
+//! ([`VmaNew::io_remap_pfn_range`]) and attaches data that lives exactly as long as the mapping
+//! ([`VmaNew::set_data`]), such as a reference that keeps the device's object alive.
+
+use crate::{bindings, error::to_result, mm::virt::VmaNew, prelude::*, types::ForeignOwnable};
+use core::marker::PhantomData;
+
+impl VmaNew {
+    /// The offset into the file, in pages, that `mmap()` asked for.
+    #[inline]
+    pub fn pgoff(&self) -> usize {
+        // SAFETY: The VMA is valid; `vm_pgoff` is a plain field.
+        unsafe { (*self.as_ptr()).vm_pgoff }
+    }
+
+    /// Sets the VMA's file offset, in pages.
+    ///
+    /// Only meaningful for the driver itself: a driver that maps a region found by the offset
+    /// may reset it, as C drivers do, so that later offsets inside the VMA start from zero.
+    #[inline]
+    pub fn set_pgoff(&self, pgoff: usize) {
+        // SAFETY: The VMA is undergoing initial setup, so it is not yet shared, and `VmaNew` is
+        // `!Sync`, so this is not a data race.
+        unsafe { (*self.as_ptr()).vm_pgoff = pgoff };
+    }
+
+    /// Makes the VMA's page protection uncached, as MMIO needs.
+    #[inline]
+    pub fn set_page_prot_noncached(&self) {
+        let vma = self.as_ptr();
+        // SAFETY: As in `set_pgoff`; any protection derived from the VMA's own is valid.
+        unsafe { (*vma).vm_page_prot = bindings::pgprot_noncached((*vma).vm_page_prot) };
+    }
+
+    /// Maps the whole VMA to the physical I/O memory that starts at page frame `pfn`, with the
+    /// VMA's page protection.
+    ///
+    /// This sets `VM_IO`, `VM_PFNMAP`, `VM_DONTEXPAND` and `VM_DONTDUMP` on the VMA: the pages
+    /// have no `struct page`, and the VMA can be neither grown by `mremap()` nor dumped. On
+    /// failure nothing stays mapped.
+    ///
+    /// The caller is responsible for `pfn..pfn + size / PAGE_SIZE` being I/O memory that user
+    /// space may access for as long as the mapping lives; typically it holds a reference on the
+    /// device's object in data attached with [`VmaNew::set_data`].
+    pub fn io_remap_pfn_range(&self, pfn: usize) -> Result {
+        let vma = self.as_ptr();
+        let (start, end) = (self.start(), self.end());
+        // SAFETY: The VMA is undergoing setup in `f_ops->mmap()`, where remapping its whole range
+        // is allowed; the page protection is the VMA's own.
+        to_result(unsafe {
+            bindings::io_remap_pfn_range(vma, start, pfn, end - start, (*vma).vm_page_prot)
+        })
+    }
+
+    /// Attaches `data` to this VMA, and sets the VMA operations that keep it right.
+    ///
+    /// Every VMA the kernel derives from this one (by `fork()`, by splitting it in a partial
+    /// `munmap()` or `mprotect()`, or by moving it with `mremap()`) gets its own copy made by
+    /// [`VmaData::dup`], and each copy is dropped when its VMA is closed. So a reference held in
+    /// `data` is held exactly as long as some VMA maps the region.
+    ///
+    /// Call this last in `f_ops->mmap()`, once nothing can fail any more: if `mmap()` fails the
+    /// kernel discards the VMA without closing it, and `data` would leak. It replaces any VMA
+    /// operations set before.
+    pub fn set_data<T: VmaData>(&self, data: T) {
+        let vma = self.as_ptr();
+        // SAFETY: As in `set_pgoff`. `VmaDataOps::<T>` handles a private data made by
+        // `T::into_foreign`, which is what is stored.
+        unsafe {
+            (*vma).vm_private_data = data.into_foreign();
+            (*vma).vm_ops = VmaDataOps::<T>::build();
+        }
+    }
+}
+
+/// Data attached to a VMA with [`VmaNew::set_data`].
+pub trait VmaData: ForeignOwnable + 'static {
+    /// Makes the data of a VMA derived from one holding `this`.
+    fn dup(this: Self::Borrowed<'_>) -> Self;
+}
+
+/// The VMA operations of VMAs carrying a `T`.
+struct VmaDataOps<T>(PhantomData<T>);
+
+impl<T: VmaData> VmaDataOps<T> {
+    const VTABLE: bindings::vm_operations_struct = bindings::vm_operations_struct {
+        open: Some(Self::open),
+        close: Some(Self::close),
+        ..pin_init::zeroed()
+    };
+
+    const fn build() -> &'static bindings::vm_operations_struct {
+        &Self::VTABLE
+    }
+
+    /// # Safety
+    ///
+    /// Called by the mm core for a new VMA copied from one set up by [`VmaNew::set_data`] with a
+    /// `T`, whose `vm_private_data` it copied.
+    unsafe extern "C" fn open(vma: *mut bindings::vm_area_struct) {
+        // SAFETY: The copied private data came from `T::into_foreign` and its original is still
+        // owned by the VMA it was copied from, so it can be borrowed.
+        let dup = T::dup(unsafe { T::borrow((*vma).vm_private_data) });
+        // SAFETY: The new VMA is not visible yet; it owns the new value from here on.
+        unsafe { (*vma).vm_private_data = dup.into_foreign() };
+    }
+
+    /// # Safety
+    ///
+    /// Called by the mm core once, when a VMA carrying a `T` is closed.
+    unsafe extern "C" fn close(vma: *mut bindings::vm_area_struct) {
+        // SAFETY: The VMA owns a value made by `T::into_foreign` (in `set_data` or `open`), and
+        // is closed only once.
+        drop(unsafe { T::from_foreign((*vma).vm_private_data) });
+    }
+}
