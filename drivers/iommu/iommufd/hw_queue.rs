@@ -51,7 +51,7 @@ fn hw_queue_alloc(mut ucmd: Ucmd<'_, AllocCmd>) -> Result {
         return Err(EOPNOTSUPP);
     }
     // From here on a failure makes the core destroy the queue, releasing what it holds.
-    let mut hw_queue = ucmd.alloc_hw_queue(size)?;
+    let hw_queue = ucmd.alloc_hw_queue(size)?;
 
     let mut run = ContigRun::default();
     let pinned = PinnedAccess::pin(&viommu, iova, length, |pfns| {
@@ -65,7 +65,7 @@ fn hw_queue_alloc(mut ucmd: Ucmd<'_, AllocCmd>) -> Result {
     // `pin` pinned at least one page, since `length` is not zero.
     let base_pa = (run.first().ok_or(EFAULT)? << PAGE_SHIFT) + offset;
 
-    hw_queue.attach(&viommu, pinned, queue_type);
+    let mut hw_queue = hw_queue.attach(&viommu, pinned, queue_type);
     hw_queue.init_phys(index, base_pa)?;
 
     ucmd.cmd().out_hw_queue_id = hw_queue.id();

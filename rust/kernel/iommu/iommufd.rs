@@ -203,8 +203,13 @@ pub struct MmapRegion {
 }
 
 impl MmapRegion {
-    /// A region of `owner`, which must stay valid while the region is in [`Ctx::mmap_regions`].
-    pub fn new(
+    /// A region of `owner`.
+    ///
+    /// # Safety
+    ///
+    /// `owner` must stay a valid object for as long as the region is in a context's
+    /// [`Ctx::mmap_regions`]: its driver removes the region before the object is freed.
+    pub unsafe fn new(
         owner: NonNull<bindings::iommufd_object>,
         mmio_addr: PhysAddr,
         length: usize,
@@ -396,23 +401,22 @@ impl HwQueueOps<'_> {
 ///
 /// # Invariants
 ///
-/// `hwq` is a `struct iommufd_hw_queue` of at least its own size allocated by
-/// [`Ucmd::alloc_hw_queue`] and not yet published; its `viommu` and `access` are null or set by
-/// [`NewHwQueue::attach`].
+/// `hwq` is a zero-filled `struct iommufd_hw_queue` of at least its own size, allocated by
+/// [`Ucmd::alloc_hw_queue`] and not yet published.
 pub struct NewHwQueue<'a> {
     hwq: NonNull<bindings::iommufd_hw_queue>,
     _p: PhantomData<&'a mut bindings::iommufd_hw_queue>,
 }
 
-impl NewHwQueue<'_> {
+impl<'a> NewHwQueue<'a> {
     /// Hands the queue its guest memory and a reference on `viommu`, both released when the
     /// queue is destroyed, and records the queue's type.
     pub fn attach(
-        &mut self,
+        self,
         viommu: &ObjectRef<'_, Viommu>,
         pinned: PinnedAccess,
         queue_type: u32,
-    ) {
+    ) -> AttachedHwQueue<'a> {
         let hwq = self.hwq.as_ptr();
         let (access, iova, length) = pinned.into_raw();
         // SAFETY: `hwq` is valid and not yet visible to anyone else (type invariants). The
@@ -425,19 +429,32 @@ impl NewHwQueue<'_> {
             (*hwq).length = length as usize;
             (*hwq).type_ = bindings::iommu_hw_queue_type(queue_type);
         }
+        // INVARIANT: Just attached, by consuming the only handle on the queue.
+        AttachedHwQueue {
+            hwq: self.hwq,
+            _p: PhantomData,
+        }
     }
+}
 
+/// A HW queue under construction that holds its guest memory and its vIOMMU.
+///
+/// # Invariants
+///
+/// As [`NewHwQueue`], and `viommu` and `access` were set by [`NewHwQueue::attach`] to a live
+/// vIOMMU whose driver has HW queue operations ([`Viommu::hw_queue_ops`]) and to a pinned access.
+pub struct AttachedHwQueue<'a> {
+    hwq: NonNull<bindings::iommufd_hw_queue>,
+    _p: PhantomData<&'a mut bindings::iommufd_hw_queue>,
+}
+
+impl AttachedHwQueue<'_> {
     /// Lets the driver initialize the queue with its `index` and the physical address of its
-    /// first byte. Fails with `EINVAL` if [`NewHwQueue::attach`] was not called.
+    /// first byte.
     pub fn init_phys(&mut self, index: u32, base_pa: PhysAddr) -> Result {
         let hwq = self.hwq.as_ptr();
-        // SAFETY: `hwq` is valid (type invariants).
-        let viommu = unsafe { (*hwq).viommu };
-        if viommu.is_null() {
-            return Err(EINVAL);
-        }
-        // SAFETY: `attach` stored a live vIOMMU whose `ops` are valid.
-        let init = unsafe { (*(*viommu).ops).hw_queue_init_phys }.ok_or(EOPNOTSUPP)?;
+        // SAFETY: `attach` stored a live vIOMMU whose `ops` are valid (type invariants).
+        let init = unsafe { (*(*(*hwq).viommu).ops).hw_queue_init_phys }.ok_or(EOPNOTSUPP)?;
         // SAFETY: A driver operation called on its own queue, attached to its vIOMMU.
         to_result(unsafe { init(hwq, index, base_pa) })
     }

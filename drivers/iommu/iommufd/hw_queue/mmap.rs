@@ -13,7 +13,10 @@
 //! Offsets are allocated from a per-context maple tree, page aligned, never 0, so that 0 stays
 //! an invalid offset that drivers and user space can test for.
 
-use core::ptr::NonNull;
+use core::{
+    ptr::NonNull,
+    sync::atomic::{AtomicBool, Ordering},
+};
 use kernel::{
     bindings,
     iommu::iommufd::{Ctx, MmapRegion},
@@ -40,7 +43,10 @@ fn alloc_mmap(
     if length == 0 || !page_aligned(length as u64) {
         return Err(EINVAL);
     }
-    let region = KBox::new(MmapRegion::new(owner, mmio_addr, length), GFP_KERNEL)?;
+    // SAFETY: The driver removes the region before freeing `owner` (the safety requirements of
+    // `iommufd_rs_alloc_mmap`).
+    let region = unsafe { MmapRegion::new(owner, mmio_addr, length) };
+    let region = KBox::new(region, GFP_KERNEL)?;
     let regions = ctx.mmap_regions();
     // Skip the first page, so that no region has offset 0.
     let start = regions.alloc_range(length, region, PAGE_SIZE.., GFP_KERNEL)?;
@@ -51,12 +57,26 @@ fn alloc_mmap(
     Ok(start)
 }
 
+/// Warns once about a driver removing a region it did not register.
+fn warn_bad_destroy() {
+    static WARNED: AtomicBool = AtomicBool::new(false);
+
+    if !WARNED.swap(true, Ordering::Relaxed) {
+        kernel::warn_on!(true);
+    }
+}
+
 /// Removes the region at `offset`, which `owner` registered.
-fn destroy_mmap(ctx: &Ctx, owner: NonNull<bindings::iommufd_object>, offset: usize) {
+fn destroy_mmap(ctx: &Ctx, owner: Option<NonNull<bindings::iommufd_object>>, offset: usize) {
+    // Erased (and freed) whoever owns it, as in C.
     let region = ctx.mmap_regions().erase(offset);
-    let ours = region.as_ref().is_some_and(|r| r.is_owned_by(owner));
-    // A driver bug: it removes a region it did not register.
-    kernel::warn_on!(!ours);
+    let ours = match (region, owner) {
+        (Some(region), Some(owner)) => region.is_owned_by(owner),
+        _ => false,
+    };
+    if !ours {
+        warn_bad_destroy();
+    }
 }
 
 /// Maps a registered region into `vma`, which must cover it exactly.
@@ -137,12 +157,7 @@ pub(crate) unsafe extern "C" fn iommufd_rs_destroy_mmap(
 ) {
     // SAFETY: The caller passes a live context (safety requirements).
     let ctx = unsafe { Ctx::from_raw(ictx) };
-    match NonNull::new(owner) {
-        Some(owner) => destroy_mmap(ctx, owner, offset),
-        None => {
-            kernel::warn_on!(true);
-        }
-    }
+    destroy_mmap(ctx, NonNull::new(owner), offset);
 }
 
 /// The `mmap()` file operation of `/dev/iommu`.
