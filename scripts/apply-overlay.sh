@@ -87,10 +87,11 @@ done <"$STATE.new"
 comm -23 <(sort -u "$STATE") "$STATE.new" | while read -r f; do
 	if [ -e "$BASE_SRC/$f" ]; then
 		cmp -s "$BASE_SRC/$f" "$WORK_SRC/$f" || cp "$BASE_SRC/$f" "$WORK_SRC/$f"
+		echo "overlay: restored $f from the base"
 	else
 		rm -f "$WORK_SRC/$f"
+		echo "overlay: removed $f"
 	fi
-	echo "overlay: restored $f"
 done
 mv "$STATE.new" "$STATE"
 rm -rf "$STAGE" "$STAGE.files"

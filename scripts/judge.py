@@ -217,6 +217,44 @@ def judge(args):
     return 0 if summary["failed"] == 0 else 1
 
 
+def merge(out, paths):
+    """Merge the summaries of several boots of one kernel into one."""
+    parts = [json.load(open(p)) for p in paths]
+    m = {"name": parts[0]["name"], "passed": 0, "failed": 0, "skipped": 0,
+         "suites": {}, "tests": {}, "problems": []}
+    for p in parts:
+        for k in ("passed", "failed", "skipped"):
+            m[k] += p[k]
+        for suite, d in p["suites"].items():
+            md = m["suites"].setdefault(suite, {"pass": 0, "fail": 0, "skip": 0})
+            for k in md:
+                md[k] += d[k]
+        m["tests"].update(p["tests"])
+        m["problems"] += p["problems"]
+    with open(out, "w") as f:
+        json.dump(m, f, indent=1)
+    return 0
+
+
+def show(path, details):
+    """Print a kernel's per-suite totals and failures, after boot details."""
+    for d in details:
+        for line in open(d):
+            if not line.startswith(("== ", "   ")) or "known leak" in line:
+                print(line, end="")
+    s = json.load(open(path))
+    print(f"== {s['name']}")
+    for suite, d in s["suites"].items():
+        print(f"   {suite}: {d['pass']} passed, {d['fail']} failed, "
+              f"{d['skip']} skipped")
+    for name, status in s["tests"].items():
+        if status == "fail":
+            print(f"   FAIL {s['name']}/{name}")
+    for p in s["problems"]:
+        print(f"   FAIL {s['name']}/{p}")
+    return 0
+
+
 def total(paths):
     sums = [json.load(open(p)) for p in paths]
     # Every selftest suite must give identical results on every configuration
@@ -254,9 +292,15 @@ def main():
     ap.add_argument("--expect-kunit", default="1")
     ap.add_argument("--summary")
     ap.add_argument("--total", nargs="+")
+    ap.add_argument("--merge", nargs="+", metavar=("OUT", "IN"))
+    ap.add_argument("--show", nargs="+", metavar=("SUMMARY", "DETAILS"))
     args = ap.parse_args()
     if args.total:
         return total(args.total)
+    if args.merge:
+        return merge(args.merge[0], args.merge[1:])
+    if args.show:
+        return show(args.show[0], args.show[1:])
     return judge(args)
 
 

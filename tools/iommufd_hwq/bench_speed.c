@@ -47,6 +47,17 @@ int main(void)
 		{ "alloc_destroy_16m", 16 * MIB, 20 },
 	};
 	struct bench b = bench_setup("bench_speed", 16 * MIB);
+	const struct {
+		const char *name;
+		uint32_t viommu_id;
+		__u64 iova;
+		size_t len;
+		int err;
+	} stages[] = {
+		{ "fail_zero_length", 0, b.iova, 0, -EINVAL },
+		{ "fail_no_viommu", ~0U, b.iova, 4096, -ENOENT },
+		{ "fail_unmapped", 0, b.iova + 64 * MIB, 4096, -ENOENT },
+	};
 	unsigned int i, k;
 	uint64_t t0;
 	int rc = 0;
@@ -57,6 +68,26 @@ int main(void)
 		if (destroy(&b, ~0U) != -ENOENT)
 			rc = -EINVAL;
 	report("destroy_missing", 2000, t0, rc);
+
+	/*
+	 * Allocations that fail at successive stages, to tell where time
+	 * goes: argument checks, the vIOMMU lookup, then everything up to
+	 * pinning (object, access, attach) with nothing mapped to pin.
+	 */
+	for (i = 0; i < ARRAY_SIZE(stages); i++) {
+		struct bench s = b;
+		uint32_t id;
+
+		rc = 0;
+		s.viommu_id = stages[i].viommu_id ? stages[i].viommu_id :
+						    b.viommu_id;
+		t0 = now_ns();
+		for (k = 0; k < 2000; k++)
+			if (hw_queue_alloc(&s, stages[i].iova, stages[i].len,
+					   &id) != stages[i].err)
+				rc = -EINVAL;
+		report(stages[i].name, 2000, t0, rc);
+	}
 
 	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
 		rc = queue_cycle(&b, sizes[i].len); /* warm up */
