@@ -72,6 +72,7 @@ impl<'a, T: Command> Ucmd<'a, T> {
     /// `ucmd` must be the `struct iommufd_ucmd` the iommufd ioctl dispatcher passed to the
     /// handler of the ioctl whose command is `T`, and the handler must not use it other than
     /// through the returned value for `'a`, which must end before the handler returns.
+    #[inline]
     pub unsafe fn from_raw(ucmd: *mut bindings::iommufd_ucmd) -> Self {
         Self {
             // SAFETY: The dispatcher never passes a null `ucmd`.
@@ -82,12 +83,14 @@ impl<'a, T: Command> Ucmd<'a, T> {
 
     /// The command copied in from user space; what a handler changes is copied back by
     /// [`Ucmd::respond`].
+    #[inline]
     pub fn cmd(&mut self) -> &mut T {
         // SAFETY: By the type invariants `cmd` points to a `T` only this handler uses, and the
         // `&mut self` borrow makes the reference unique.
         unsafe { &mut *(*self.ucmd.as_ptr()).cmd.cast::<T>() }
     }
 
+    #[inline]
     fn ictx(&self) -> *mut bindings::iommufd_ctx {
         // SAFETY: By the type invariants `ucmd` is valid.
         unsafe { (*self.ucmd.as_ptr()).ictx }
@@ -96,6 +99,7 @@ impl<'a, T: Command> Ucmd<'a, T> {
     /// Looks up a vIOMMU by its object ID and holds it until the returned reference is dropped.
     ///
     /// Fails with `ENOENT` when no vIOMMU has that ID.
+    #[inline]
     pub fn get_viommu(&self, id: u32) -> Result<ObjectRef<'a, Viommu>> {
         let ictx = self.ictx();
         // SAFETY: `ictx` is the valid context of this ioctl (type invariants).
@@ -146,6 +150,7 @@ impl<'a, T: Command> Ucmd<'a, T> {
     }
 
     /// Copies the command back to user space, up to the size user space gave.
+    #[inline]
     pub fn respond(&mut self) -> Result {
         // SAFETY: `ucmd` is valid and its `cmd` holds a `T` (type invariants).
         to_result(unsafe { bindings::iommufd_ucmd_respond(self.ucmd.as_ptr(), size_of::<T>()) })
@@ -163,6 +168,7 @@ impl Ctx {
     ///
     /// `ictx` must be a valid iommufd context for `'a`: the context of a file that stays open,
     /// or one a driver's object belongs to while that object lives.
+    #[inline]
     pub unsafe fn from_raw<'a>(ictx: *mut bindings::iommufd_ctx) -> &'a Self {
         // SAFETY: `Ctx` is a transparent wrapper; the caller guarantees validity for `'a`.
         unsafe { &*ictx.cast() }
@@ -174,12 +180,14 @@ impl Ctx {
     ///
     /// `file` must be a `/dev/iommu` file that stays open for `'a`, such as the file of an
     /// `f_ops` call on it.
+    #[inline]
     pub unsafe fn from_file<'a>(file: *mut bindings::file) -> &'a Self {
         // SAFETY: iommufd stores its context in the file's private data at open.
         unsafe { Self::from_raw((*file).private_data.cast()) }
     }
 
     /// The MMIO regions handed to user space for `mmap()`, keyed by their byte offset.
+    #[inline]
     pub fn mmap_regions(&self) -> &MapleTreeAlloc<KBox<MmapRegion>> {
         // SAFETY: iommufd initializes `mt_mmap` with `MT_FLAGS_ALLOC_RANGE` at open and keeps it
         // for the context's life. With `CONFIG_IOMMUFD_HW_QUEUE_RUST` only this type's users
@@ -209,6 +217,7 @@ impl MmapRegion {
     ///
     /// `owner` must stay a valid object for as long as the region is in a context's
     /// [`Ctx::mmap_regions`]: its driver removes the region before the object is freed.
+    #[inline]
     pub unsafe fn new(
         owner: NonNull<bindings::iommufd_object>,
         mmio_addr: PhysAddr,
@@ -223,6 +232,7 @@ impl MmapRegion {
     }
 
     /// Whether `owner` is this region's owner.
+    #[inline]
     pub fn is_owned_by(&self, owner: NonNull<bindings::iommufd_object>) -> bool {
         self.owner == owner
     }
@@ -233,6 +243,7 @@ impl MmapRegion {
     /// owner is still allocated.
     ///
     /// [`MapleGuard::load`]: crate::maple_tree::MapleGuard::load
+    #[inline]
     pub fn get_owner(&self) -> Option<UsersRef> {
         // SAFETY: `owner` is valid while the region is in the tree (type invariants), which the
         // borrow proves.
@@ -276,18 +287,21 @@ unsafe impl ForeignOwnable for UsersRef {
     type Borrowed<'a> = BorrowedUsersRef<'a>;
     type BorrowedMut<'a> = BorrowedUsersRef<'a>;
 
+    #[inline]
     fn into_foreign(self) -> *mut c_void {
         let ptr = self.0.as_ptr().cast();
         core::mem::forget(self);
         ptr
     }
 
+    #[inline]
     unsafe fn from_foreign(ptr: *mut c_void) -> Self {
         // INVARIANT: `ptr` came from `into_foreign`, so it carries a reference.
         // SAFETY: `ptr` came from `into_foreign`, so it is non-null.
         Self(unsafe { NonNull::new_unchecked(ptr.cast()) })
     }
 
+    #[inline]
     unsafe fn borrow<'a>(ptr: *mut c_void) -> BorrowedUsersRef<'a> {
         BorrowedUsersRef {
             // SAFETY: `ptr` came from `into_foreign`, so it is non-null.
@@ -296,6 +310,7 @@ unsafe impl ForeignOwnable for UsersRef {
         }
     }
 
+    #[inline]
     unsafe fn borrow_mut<'a>(ptr: *mut c_void) -> BorrowedUsersRef<'a> {
         // SAFETY: Same requirements as `borrow`.
         unsafe { Self::borrow(ptr) }
@@ -303,6 +318,7 @@ unsafe impl ForeignOwnable for UsersRef {
 }
 
 impl VmaData for UsersRef {
+    #[inline]
     fn dup(this: BorrowedUsersRef<'_>) -> Self {
         // SAFETY: The borrowed value holds a reference, so the object is live and its count is
         // not zero.
@@ -335,6 +351,7 @@ pub struct ObjectRef<'a, O: Object> {
 impl<O: Object> core::ops::Deref for ObjectRef<'_, O> {
     type Target = O;
 
+    #[inline]
     fn deref(&self) -> &O {
         // SAFETY: The reference held keeps the object alive (type invariants).
         unsafe { self.obj.as_ref() }
@@ -342,6 +359,7 @@ impl<O: Object> core::ops::Deref for ObjectRef<'_, O> {
 }
 
 impl<O: Object> Drop for ObjectRef<'_, O> {
+    #[inline]
     fn drop(&mut self) {
         // SAFETY: This value holds the references `iommufd_put_object` puts (type invariants),
         // and `O` starts with its `struct iommufd_object` (`Object` safety requirement).
@@ -357,11 +375,13 @@ pub struct Viommu(Opaque<bindings::iommufd_viommu>);
 unsafe impl Object for Viommu {}
 
 impl Viommu {
+    #[inline]
     fn raw(&self) -> *mut bindings::iommufd_viommu {
         self.0.get()
     }
 
     /// The driver's HW queue operations, if the driver has both of them.
+    #[inline]
     pub fn hw_queue_ops(&self) -> Option<HwQueueOps<'_>> {
         // SAFETY: A live vIOMMU has a valid (or null) `ops` that does not change.
         let ops = unsafe { (*self.raw()).ops };
@@ -391,6 +411,7 @@ pub struct HwQueueOps<'a> {
 impl HwQueueOps<'_> {
     /// The size of the driver's HW queue structure for queues of type `queue_type` (a value of
     /// `enum iommu_hw_queue_type`), or 0 if the driver does not support that type.
+    #[inline]
     pub fn queue_size(&self, queue_type: u32) -> usize {
         // SAFETY: A driver operation called with its live vIOMMU.
         unsafe { (self.get_size)(self.viommu.raw(), bindings::iommu_hw_queue_type(queue_type)) }
@@ -460,6 +481,7 @@ impl AttachedHwQueue<'_> {
     }
 
     /// The object ID that the queue will have once published.
+    #[inline]
     pub fn id(&self) -> u32 {
         // SAFETY: `hwq` is valid (type invariants).
         unsafe { (*self.hwq.as_ptr()).obj.id }
@@ -512,6 +534,7 @@ impl PageSpan {
     /// Rounds `[iova, iova + length)` out to pages of `1 << page_shift` bytes.
     ///
     /// Fails with `ERANGE` when the page-rounded length is not representable.
+    #[inline]
     pub fn new(iova: u64, length: u64, page_shift: u32) -> Result<Self> {
         let page_mask = (1u64 << page_shift) - 1;
         let aligned_iova = iova & !page_mask;
@@ -530,6 +553,7 @@ impl PageSpan {
     /// Splits the span into chunks of at most `chunk_pages` pages (at least one), as
     /// `(iova, npages)` in ascending order. The split depends only on the span and
     /// `chunk_pages`, so an unpin can walk exactly the chunks a pin made.
+    #[inline]
     pub fn chunks(&self, chunk_pages: u64, page_shift: u32) -> impl Iterator<Item = (u64, u64)> {
         let chunk_pages = chunk_pages.max(1);
         let (start, npages) = (self.aligned_iova, self.npages);
@@ -566,6 +590,7 @@ pub struct Pfns<'a>(core::slice::Iter<'a, *mut bindings::page>);
 impl Iterator for Pfns<'_> {
     type Item = u64;
 
+    #[inline]
     fn next(&mut self) -> Option<u64> {
         // SAFETY: `iommufd_access_pin_pages` filled the chunk with valid pinned pages.
         self.0
@@ -652,6 +677,7 @@ impl PinnedAccess {
     }
 
     /// The pinned range as given to [`PinnedAccess::pin`].
+    #[inline]
     pub fn range(&self) -> (u64, u64) {
         (self.iova, self.length)
     }
@@ -682,6 +708,7 @@ impl PinnedAccess {
         }
     }
 
+    #[inline]
     fn into_raw(self) -> (*mut bindings::iommufd_access, u64, u64) {
         let raw = (self.access.as_ptr(), self.iova, self.length);
         core::mem::forget(self);
