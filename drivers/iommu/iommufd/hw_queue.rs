@@ -20,8 +20,8 @@
 
 use kernel::{
     bindings,
-    iommu::iommufd::{destroy_hw_queue, PageSpan, PinnedAccess, Ucmd},
-    page::PAGE_SHIFT,
+    iommu::iommufd::{destroy_hw_queue, PinnedAccess, Ucmd},
+    page::{PAGE_SHIFT, PAGE_SIZE},
     prelude::*,
 };
 
@@ -61,9 +61,9 @@ fn hw_queue_alloc(mut ucmd: Ucmd<'_, AllocCmd>) -> Result {
             Err(EFAULT)
         }
     })?;
-    let offset = PageSpan::new(iova, length, PAGE_SHIFT as u32)?.offset;
-    // `pin` pinned at least one page, since `length` is not zero.
-    let base_pa = (run.first().ok_or(EFAULT)? << PAGE_SHIFT) + offset;
+    // `pin` pinned at least one page, since `length` is not zero; the queue starts at the same
+    // offset in its first page as `iova` in its.
+    let base_pa = (run.first().ok_or(EFAULT)? << PAGE_SHIFT) + iova % PAGE_SIZE as u64;
 
     let mut hw_queue = hw_queue.attach(&viommu, pinned, queue_type);
     hw_queue.init_phys(index, base_pa)?;
