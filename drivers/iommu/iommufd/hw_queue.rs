@@ -20,6 +20,7 @@
 
 use kernel::{
     bindings,
+    error::from_result,
     iommu::iommufd::{destroy_hw_queue, PinnedAccess, Ucmd},
     page::{PAGE_SHIFT, PAGE_SIZE},
     prelude::*,
@@ -82,10 +83,7 @@ pub unsafe extern "C" fn iommufd_hw_queue_alloc_ioctl(ucmd: *mut bindings::iommu
     // SAFETY: The dispatcher passes the command of `IOMMU_HW_QUEUE_ALLOC`, which this handler
     // uses only through the wrapper, dropped before returning.
     let ucmd = unsafe { Ucmd::<AllocCmd>::from_raw(ucmd) };
-    match hw_queue_alloc(ucmd) {
-        Ok(()) => 0,
-        Err(e) => e.to_errno(),
-    }
+    from_result(|| hw_queue_alloc(ucmd).map(|()| 0))
 }
 
 /// The destroy operation of `IOMMUFD_OBJ_HW_QUEUE` objects, reached by `IOMMU_DESTROY`, by

@@ -625,8 +625,14 @@ impl PinnedAccess {
         let (ictx, ioas) = unsafe { ((*viommu.raw()).ictx, (*(*viommu.raw()).hwpt).ioas) };
         // SAFETY: `ictx` is valid.
         let access = from_err_ptr(unsafe { bindings::iommufd_access_create_internal(ictx) })?;
-        // INVARIANT: No chunk is pinned yet; `iova` and `length` are only read by `drop` for the
-        // chunks pinned, which `pinned` counts until the end.
+        // SAFETY: `access` is a fresh internal access, `ioas` a live IOAS of the same context.
+        if let Err(e) = to_result(unsafe { bindings::iommufd_access_attach_internal(access, ioas) })
+        {
+            // SAFETY: Not attached: destroy only.
+            unsafe { bindings::iommufd_access_destroy_internal(ictx, access) };
+            return Err(e);
+        }
+        // INVARIANT: No chunk is pinned yet; `release` is told how many are until the end.
         let mut this = Self {
             // SAFETY: Valid pointers are non-null.
             ictx: unsafe { NonNull::new_unchecked(ictx) },
@@ -635,14 +641,6 @@ impl PinnedAccess {
             iova,
             length,
         };
-        // SAFETY: `access` is a fresh internal access, `ioas` a live IOAS of the same context.
-        if let Err(e) = to_result(unsafe { bindings::iommufd_access_attach_internal(access, ioas) })
-        {
-            // SAFETY: Not attached: destroy only.
-            unsafe { bindings::iommufd_access_destroy_internal(ictx, access) };
-            core::mem::forget(this);
-            return Err(e);
-        }
 
         let mut pinned = 0;
         let mut verdict = Ok(());

@@ -19,6 +19,7 @@ use core::{
 };
 use kernel::{
     bindings,
+    error::from_result,
     iommu::iommufd::{Ctx, MmapRegion},
     mm::virt::{flags, VmaNew},
     page::{PAGE_SHIFT, PAGE_SIZE},
@@ -131,17 +132,13 @@ pub(crate) unsafe extern "C" fn iommufd_rs_alloc_mmap(
 ) -> c_int {
     // SAFETY: The caller passes a live context (safety requirements).
     let ctx = unsafe { Ctx::from_raw(ictx) };
-    let Some(owner) = NonNull::new(owner) else {
-        return EINVAL.to_errno();
-    };
-    match alloc_mmap(ctx, owner, mmio_addr, length) {
-        Ok(start) => {
-            // SAFETY: `offset` is valid for writes (safety requirements).
-            unsafe { *offset = start };
-            0
-        }
-        Err(e) => e.to_errno(),
-    }
+    from_result(|| {
+        let owner = NonNull::new(owner).ok_or(EINVAL)?;
+        let start = alloc_mmap(ctx, owner, mmio_addr, length)?;
+        // SAFETY: `offset` is valid for writes (safety requirements).
+        unsafe { *offset = start };
+        Ok(0)
+    })
 }
 
 /// Removes a region allocated by `_iommufd_alloc_mmap()`.
@@ -174,8 +171,5 @@ pub(crate) unsafe extern "C" fn iommufd_fops_mmap(
     let ctx = unsafe { Ctx::from_file(filp) };
     // SAFETY: `f_op->mmap()` is called with a VMA under initial setup, for the whole call.
     let vma = unsafe { VmaNew::from_raw(vma) };
-    match mmap(ctx, vma) {
-        Ok(()) => 0,
-        Err(e) => e.to_errno(),
-    }
+    from_result(|| mmap(ctx, vma).map(|()| 0))
 }
