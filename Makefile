@@ -51,11 +51,25 @@ kmake = $(MAKE) -s -C $(WORK_SRC) O=$(BUILD)/obj-$(1) $(KMAKE_VARS) -j$(JOBS)
 SELFTEST_DIR := $(BUILD)/selftests
 UAPI_DIR := $(BUILD)/uapi
 
-.PHONY: check run bench toolchain source overlay configs kernels selftests \
+.PHONY: check compile-fail run bench toolchain source overlay configs kernels selftests \
 	clean distclean export-patches clippy rustfmt checkpatch FORCE
 
+# Compile-fail tests of the Rust abstractions, against the Rust kernel's
+# kernel crate; run by `make check` (without TESTS) when it builds that kernel.
+COMPILE_FAIL_DIR := $(REPO)/tools/testing/rust/iommufd
+COMPILE_FAIL_SUMMARY := $(BUILD)/runs/compile-fail/summary.txt
+CHECK_EXTRA := $(if $(and $(filter rust,$(CONFIGS)),$(if $(TESTS),,y)),$(COMPILE_FAIL_SUMMARY))
+
 check: kernels selftests
-	$(REPO)/scripts/check.sh $(foreach c,$(CONFIGS),$(c):$(BUILD)/obj-$(c)/arch/x86/boot/bzImage)
+	rm -f $(COMPILE_FAIL_SUMMARY)
+	$(if $(CHECK_EXTRA),$(REPO)/scripts/compile-fail.sh --summary $(COMPILE_FAIL_SUMMARY) \
+		$(BUILD)/obj-rust $(COMPILE_FAIL_DIR) || true)
+	EXTRA_SUMMARIES="$(CHECK_EXTRA)" $(REPO)/scripts/check.sh \
+		$(foreach c,$(CONFIGS),$(c):$(BUILD)/obj-$(c)/arch/x86/boot/bzImage)
+
+compile-fail:
+	$(MAKE) CONFIGS=rust kernels
+	$(REPO)/scripts/compile-fail.sh $(BUILD)/obj-rust $(COMPILE_FAIL_DIR)
 
 run: RUN_MODE := run
 run:

@@ -192,5 +192,11 @@ for spec in "$@"; do
 	summaries+=("$BUILD/runs/$name/summary.txt")
 done
 
+# Results of checks run outside the guest (EXTRA_SUMMARIES, space separated)
+# count in the totals too.
+for extra in ${EXTRA_SUMMARIES:-}; do
+	python3 "$REPO/scripts/judge.py" --show "$extra"
+	summaries+=("$extra")
+done
 python3 "$REPO/scripts/judge.py" --total "${summaries[@]}" || rc=1
 exit $rc

@@ -16,13 +16,21 @@
 //! the C functions of the same names in `viommu.c`, `main.c` and `driver.c`; the ioctl table,
 //! the object operations and the file operations call it unchanged, and drivers keep calling
 //! the same exported symbols. The uAPI and every errno are those of the C implementation;
-//! the page array used to check contiguity is bounded (see [`PinnedAccess::CHUNK_PAGES`]).
+//! the page array used to check contiguity is bounded (see [`PinnedAccess::CHUNK_PAGES`]),
+//! yet lengths whose page array C could not allocate fail as in C ([`range::check_page_array`]).
 
 use kernel::{
     bindings,
     error::from_result,
-    iommu::iommufd::{destroy_hw_queue, PinnedAccess, Ucmd},
-    page::{PAGE_SHIFT, PAGE_SIZE},
+    iommu::iommufd::{
+        destroy_hw_queue,
+        PinnedAccess,
+        Ucmd, //
+    },
+    page::{
+        PAGE_SHIFT,
+        PAGE_SIZE, //
+    },
     prelude::*,
 };
 
@@ -31,7 +39,11 @@ mod mmap;
 #[path = "hw_queue/range.rs"]
 mod range;
 
-use range::{check_args, ContigRun};
+use range::{
+    check_args,
+    check_page_array,
+    ContigRun, //
+};
 
 type AllocCmd = bindings::iommu_hw_queue_alloc;
 
@@ -53,6 +65,7 @@ fn hw_queue_alloc(mut ucmd: Ucmd<'_, AllocCmd>) -> Result {
     }
     // From here on a failure makes the core destroy the queue, releasing what it holds.
     let hw_queue = ucmd.alloc_hw_queue(size)?;
+    check_page_array(iova, length)?;
 
     let mut run = ContigRun::default();
     let pinned = PinnedAccess::pin(&viommu, iova, length, |pfns| {
@@ -66,7 +79,7 @@ fn hw_queue_alloc(mut ucmd: Ucmd<'_, AllocCmd>) -> Result {
     // offset in its first page as `iova` in its.
     let base_pa = (run.first().ok_or(EFAULT)? << PAGE_SHIFT) + iova % PAGE_SIZE as u64;
 
-    let mut hw_queue = hw_queue.attach(&viommu, pinned, queue_type);
+    let mut hw_queue = hw_queue.attach(&ops, pinned, queue_type);
     hw_queue.init_phys(index, base_pa)?;
 
     ucmd.cmd().out_hw_queue_id = hw_queue.id();

@@ -8,10 +8,20 @@
 //! A driver's `f_ops->mmap()` receives a [`VmaNew`]. To hand a device's MMIO page to user space it
 //! checks the request ([`VmaNew::pgoff`] and the VMA's flags and size), makes the mapping
 //! uncached ([`VmaNew::set_page_prot_noncached`]), maps the physical range
-//! ([`VmaNew::io_remap_pfn_range`]) and attaches data that lives exactly as long as the mapping
+//! ([`VmaNew::io_remap_pfn_range`], `unsafe`: only the caller knows the memory may be
+//! mapped) and attaches data that lives exactly as long as the mapping
 //! ([`VmaNew::set_data`]), such as a reference that keeps the device's object alive.
 
-use crate::{bindings, error::to_result, mm::virt::VmaNew, prelude::*, types::ForeignOwnable};
+use crate::{
+    bindings,
+    error::to_result,
+    mm::virt::{
+        flags,
+        VmaNew, //
+    },
+    prelude::*,
+    types::ForeignOwnable, //
+};
 use core::marker::PhantomData;
 
 impl VmaNew {
@@ -41,21 +51,38 @@ impl VmaNew {
         unsafe { (*vma).vm_page_prot = bindings::pgprot_noncached((*vma).vm_page_prot) };
     }
 
-    /// Maps the whole VMA to the physical I/O memory that starts at page frame `pfn`, with the
-    /// VMA's page protection.
+    /// Maps the whole VMA to the physical memory that starts at page frame `pfn`, with the VMA's
+    /// page protection.
     ///
     /// This sets `VM_IO`, `VM_PFNMAP`, `VM_DONTEXPAND` and `VM_DONTDUMP` on the VMA: the pages
-    /// have no `struct page`, and the VMA can be neither grown by `mremap()` nor dumped. On
-    /// failure nothing stays mapped.
+    /// are not refcounted, and the VMA can be neither grown by `mremap()` nor dumped. On failure
+    /// nothing stays mapped.
     ///
-    /// The caller is responsible for `pfn..pfn + size / PAGE_SIZE` being I/O memory that user
-    /// space may access for as long as the mapping lives; typically it holds a reference on the
-    /// device's object in data attached with [`VmaNew::set_data`].
-    pub fn io_remap_pfn_range(&self, pfn: usize) -> Result {
+    /// A VMA is remapped at most once: this fails with `EBUSY`, mapping nothing, if the VMA
+    /// already is a `VM_PFNMAP` (remapped before) or `VM_MIXEDMAP` (see
+    /// [`VmaNew::set_mixedmap`]) mapping, whose pages `remap_pfn_range()` would find in place.
+    ///
+    /// # Safety
+    ///
+    /// - `pfn..pfn + (self.end() - self.start()) / PAGE_SIZE` must be memory that user space may
+    ///   access through this VMA, with its page protection, for as long as the VMA or any VMA
+    ///   derived from it maps it; typically the caller keeps the memory's owner alive with data
+    ///   attached by [`VmaNew::set_data`].
+    /// - The caller must not make the VMA a mixed map afterwards ([`VmaNew::set_mixedmap`]):
+    ///   `VM_PFNMAP` and `VM_MIXEDMAP` together would let the mm treat these frames as
+    ///   refcounted pages.
+    ///
+    /// [`VmaNew::set_mixedmap`]: crate::mm::virt::VmaNew::set_mixedmap
+    pub unsafe fn io_remap_pfn_range(&self, pfn: usize) -> Result {
+        if self.flags() & (flags::PFNMAP | flags::MIXEDMAP) != 0 {
+            return Err(EBUSY);
+        }
         let vma = self.as_ptr();
         let (start, end) = (self.start(), self.end());
         // SAFETY: The VMA is undergoing setup in `f_ops->mmap()`, where remapping its whole range
-        // is allowed; the page protection is the VMA's own.
+        // is allowed; it has no pages yet, since it is neither a `VM_PFNMAP` nor a `VM_MIXEDMAP`
+        // mapping, which are the only ways to put pages in a new VMA. The page protection is the
+        // VMA's own, and the caller guarantees the memory may be mapped.
         to_result(unsafe {
             bindings::io_remap_pfn_range(vma, start, pfn, end - start, (*vma).vm_page_prot)
         })
@@ -83,7 +110,10 @@ impl VmaNew {
 }
 
 /// Data attached to a VMA with [`VmaNew::set_data`].
-pub trait VmaData: ForeignOwnable + 'static {
+///
+/// The data is duplicated when a process forks, and dropped by whichever thread unmaps the VMA
+/// or tears down the address space, so it must be [`Send`] and [`Sync`].
+pub trait VmaData: ForeignOwnable + Send + Sync + 'static {
     /// Makes the data of a VMA derived from one holding `this`.
     fn dup(this: Self::Borrowed<'_>) -> Self;
 }

@@ -12,51 +12,36 @@
 //!
 //! Offsets are allocated from a per-context maple tree, page aligned, never 0, so that 0 stays
 //! an invalid offset that drivers and user space can test for.
+//!
+//! Only regions whose owner is published are mapped. A driver registers its regions while the
+//! owner is being allocated (in `viommu_init`), when the owner's allocation can still fail and
+//! destroy it; a mapping made then would hold a reference on an object being aborted. Upstream
+//! C had that race; patch 0001 of the series fixes it there.
 
 use core::{
     ptr::NonNull,
-    sync::atomic::{AtomicBool, Ordering},
+    sync::atomic::{
+        AtomicBool,
+        Ordering, //
+    },
 };
 use kernel::{
     bindings,
     error::from_result,
-    iommu::iommufd::{Ctx, MmapRegion},
-    mm::virt::{flags, VmaNew},
-    page::{PAGE_SHIFT, PAGE_SIZE},
+    iommu::iommufd::{
+        Ctx,
+        MmapGrant, //
+    },
+    mm::virt::{
+        flags,
+        VmaNew, //
+    },
+    page::{
+        PAGE_SHIFT,
+        PAGE_SIZE, //
+    },
     prelude::*,
 };
-
-fn page_aligned(x: u64) -> bool {
-    x & (PAGE_SIZE as u64 - 1) == 0
-}
-
-/// Registers `[mmio_addr, mmio_addr + length)` for `mmap()` on behalf of `owner`, returning the
-/// offset to give user space.
-fn alloc_mmap(
-    ctx: &Ctx,
-    owner: NonNull<bindings::iommufd_object>,
-    mmio_addr: u64,
-    length: usize,
-) -> Result<usize> {
-    if !page_aligned(mmio_addr) {
-        return Err(EINVAL);
-    }
-    if length == 0 || !page_aligned(length as u64) {
-        return Err(EINVAL);
-    }
-    // SAFETY: The driver removes the region before freeing `owner` (the safety requirements of
-    // `iommufd_rs_alloc_mmap`).
-    let region = unsafe { MmapRegion::new(owner, mmio_addr, length) };
-    let region = KBox::new(region, GFP_KERNEL)?;
-    let regions = ctx.mmap_regions();
-    // Skip the first page, so that no region has offset 0.
-    let start = regions.alloc_range(length, region, PAGE_SIZE.., GFP_KERNEL)?;
-    // `mmap()` finds the region by any offset inside it; it only maps at the start.
-    if let Some(region) = regions.lock().load(start) {
-        region.vm_pgoff = start >> PAGE_SHIFT;
-    }
-    Ok(start)
-}
 
 /// Warns once about a driver removing a region it did not register.
 fn warn_bad_destroy() {
@@ -67,23 +52,11 @@ fn warn_bad_destroy() {
     }
 }
 
-/// Removes the region at `offset`, which `owner` registered.
-fn destroy_mmap(ctx: &Ctx, owner: Option<NonNull<bindings::iommufd_object>>, offset: usize) {
-    // Erased (and freed) whoever owns it, as in C.
-    let region = ctx.mmap_regions().erase(offset);
-    let ours = match (region, owner) {
-        (Some(region), Some(owner)) => region.is_owned_by(owner),
-        _ => false,
-    };
-    if !ours {
-        warn_bad_destroy();
-    }
-}
-
-/// Maps a registered region into `vma`, which must cover it exactly.
-fn mmap(ctx: &Ctx, vma: &VmaNew) -> Result {
+/// Checks an `mmap()` request and grants it the region at its offset, which the VMA must then
+/// cover exactly ([`MmapGrant::map`]).
+fn mmap_grant(ctx: &Ctx, vma: &VmaNew) -> Result<MmapGrant> {
     let length = vma.end() - vma.start();
-    if !page_aligned(length as u64) {
+    if length % PAGE_SIZE != 0 {
         return Err(EINVAL);
     }
     if vma.flags() & flags::SHARED == 0 {
@@ -92,27 +65,7 @@ fn mmap(ctx: &Ctx, vma: &VmaNew) -> Result {
     if vma.flags() & flags::EXEC != 0 {
         return Err(EPERM);
     }
-
-    let pgoff = vma.pgoff();
-    // The tree's lock keeps the region, and so its owner, alive while a reference is taken.
-    let (owner, mmio_addr, exact) = {
-        let mut guard = ctx.mmap_regions().lock();
-        let region = guard.load(pgoff << PAGE_SHIFT).ok_or(ENXIO)?;
-        let owner = region.get_owner().ok_or(ENXIO)?;
-        let exact = pgoff == region.vm_pgoff && length == region.length;
-        (owner, region.mmio_addr, exact)
-    };
-    // The lookup finds a region by any offset inside it: only map it whole.
-    if !exact {
-        return Err(ENXIO);
-    }
-
-    vma.set_pgoff(0);
-    vma.set_page_prot_noncached();
-    vma.io_remap_pfn_range((mmio_addr >> PAGE_SHIFT) as usize)?;
-    // Nothing fails from here on: each VMA mapping the region holds a reference on its owner.
-    vma.set_data(owner);
-    Ok(())
+    ctx.grant_mmap(vma.pgoff() << PAGE_SHIFT)
 }
 
 /// Allocates an offset for `mmap()` of a driver's MMIO region.
@@ -120,8 +73,8 @@ fn mmap(ctx: &Ctx, vma: &VmaNew) -> Result {
 /// # Safety
 ///
 /// `ictx` must be the context of `owner`, a live object of the calling driver that calls
-/// `_iommufd_destroy_mmap()` for the region before it is freed, and `offset` must be valid for
-/// writes.
+/// `_iommufd_destroy_mmap()` for the region before it is freed; the region must be MMIO (or
+/// memory) that user space may map while `owner` lives; `offset` must be valid for writes.
 #[export]
 pub(crate) unsafe extern "C" fn iommufd_rs_alloc_mmap(
     ictx: *mut bindings::iommufd_ctx,
@@ -134,7 +87,9 @@ pub(crate) unsafe extern "C" fn iommufd_rs_alloc_mmap(
     let ctx = unsafe { Ctx::from_raw(ictx) };
     from_result(|| {
         let owner = NonNull::new(owner).ok_or(EINVAL)?;
-        let start = alloc_mmap(ctx, owner, mmio_addr, length)?;
+        // SAFETY: `owner` is a live object of `ictx` that removes the region before it is freed,
+        // and its driver hands user space memory it may map (safety requirements).
+        let start = unsafe { ctx.register_mmap(owner, mmio_addr, length) }?;
         // SAFETY: `offset` is valid for writes (safety requirements).
         unsafe { *offset = start };
         Ok(0)
@@ -154,7 +109,10 @@ pub(crate) unsafe extern "C" fn iommufd_rs_destroy_mmap(
 ) {
     // SAFETY: The caller passes a live context (safety requirements).
     let ctx = unsafe { Ctx::from_raw(ictx) };
-    destroy_mmap(ctx, NonNull::new(owner), offset);
+    // Erased (and freed) whoever owns it, as in C.
+    if ctx.unregister_mmap(owner, offset).is_err() {
+        warn_bad_destroy();
+    }
 }
 
 /// The `mmap()` file operation of `/dev/iommu`.
@@ -171,5 +129,10 @@ pub(crate) unsafe extern "C" fn iommufd_fops_mmap(
     let ctx = unsafe { Ctx::from_file(filp) };
     // SAFETY: `f_op->mmap()` is called with a VMA under initial setup, for the whole call.
     let vma = unsafe { VmaNew::from_raw(vma) };
-    from_result(|| mmap(ctx, vma).map(|()| 0))
+    from_result(|| {
+        let grant = mmap_grant(ctx, vma)?;
+        // SAFETY: `map` is the last thing done with the VMA.
+        unsafe { grant.map(vma) }?;
+        Ok(0)
+    })
 }

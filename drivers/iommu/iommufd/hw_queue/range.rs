@@ -6,7 +6,11 @@
 //! [`ContigRun`] checks, chunk by chunk, that the pinned pages of a queue form one physically
 //! contiguous run, since the IOMMU reads the queue by physical address.
 
-use kernel::prelude::*;
+use kernel::{
+    iommu::iommufd::PageSpan,
+    page::PAGE_SHIFT,
+    prelude::*, //
+};
 
 /// Checks the guest range of `IOMMU_HW_QUEUE_ALLOC`.
 ///
@@ -17,6 +21,27 @@ pub(crate) fn check_args(iova: u64, length: u64) -> Result {
         return Err(EINVAL);
     }
     iova.checked_add(length - 1).ok_or(EOVERFLOW)?;
+    Ok(())
+}
+
+/// The largest allocation `kvmalloc()` attempts, in bytes.
+const KVMALLOC_MAX: u64 = i32::MAX as u64;
+
+/// Fails with `ENOMEM` when C could not allocate the page array of the queue's range.
+///
+/// C allocates one array of page pointers for the whole range, and `kvmalloc()` refuses any
+/// allocation of more than `INT_MAX` bytes, so C answers `ENOMEM` for queues of about 1 TiB and
+/// more. The Rust implementation pins in bounded chunks and has no such array, but answers these
+/// lengths as C does, so that the uAPI does not depend on the implementation. (A smaller array
+/// that C fails to allocate for lack of memory is not predictable, and not reproduced.)
+///
+/// Ranges whose page-rounded length is not representable fail with `ERANGE`, as in C.
+pub(crate) fn check_page_array(iova: u64, length: u64) -> Result {
+    let span = PageSpan::new(iova, length, PAGE_SHIFT as u32)?;
+    // `npages < 2^52`, so the product does not overflow.
+    if span.npages * core::mem::size_of::<usize>() as u64 > KVMALLOC_MAX {
+        return Err(ENOMEM);
+    }
     Ok(())
 }
 
@@ -64,6 +89,26 @@ mod tests {
         assert_eq!(check_args(0, u64::MAX), Ok(()));
         assert_eq!(check_args(u64::MAX - 0xfff, 0x1000), Ok(()));
         assert_eq!(check_args(u64::MAX - 0xfff, 0x1001), Err(EOVERFLOW));
+    }
+
+    #[test]
+    fn page_array() {
+        const TIB: u64 = 1 << 40;
+        // 2^28 page pointers are 2 GiB, one byte more than `kvmalloc()` takes.
+        assert_eq!(check_page_array(0, TIB), Err(ENOMEM));
+        assert_eq!(check_page_array(0, TIB - 4096), Ok(()));
+        assert_eq!(check_page_array(0, TIB - 4095), Err(ENOMEM));
+        // The offset in the first page counts: one more page.
+        assert_eq!(check_page_array(1, TIB - 4096), Err(ENOMEM));
+        assert_eq!(check_page_array(4096, TIB - 4096), Ok(()));
+        assert_eq!(check_page_array(0, TIB + (1 << 30)), Err(ENOMEM));
+        assert_eq!(check_page_array(0, 2 * TIB), Err(ENOMEM));
+        assert_eq!(check_page_array(0, 1 << 50), Err(ENOMEM));
+        assert_eq!(check_page_array(0, 1 << 39), Ok(()));
+        assert_eq!(check_page_array(0x1000, 4096), Ok(()));
+        // Rounding the length up overflows: C's `ERANGE` comes first.
+        assert_eq!(check_page_array(0, u64::MAX), Err(ERANGE));
+        assert_eq!(check_page_array(1, u64::MAX - 1), Err(ERANGE));
     }
 
     #[test]

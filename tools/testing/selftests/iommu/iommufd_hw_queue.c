@@ -3,7 +3,8 @@
  * IOMMU_HW_QUEUE_ALLOC cases that the upstream iommufd selftest does not
  * cover: unaligned and page-crossing queues, guest memory that is not
  * physically contiguous, unmapping pinned memory, destroy ordering, closing
- * the file with live queues, and hugepage-backed queues.
+ * the file with live queues, hugepage-backed queues, lengths whose page
+ * array C cannot allocate, and the reuse of a destroyed queue's index.
  *
  * Every case runs on the selftest mock vIOMMU, whose hw_queue_init_phys()
  * fails with -EFAULT unless the physical address handed to it is the one the
@@ -380,6 +381,86 @@ TEST_F(hw_queue, large)
 	test_ioctl_destroy(qid);
 	test_ioctl_ioas_unmap(iova, len);
 	munmap(huge, len);
+}
+
+/*
+ * C allocates one array of page pointers for the whole queue, and
+ * kvmalloc() refuses more than INT_MAX bytes: 2^28 pages and more fail with
+ * ENOMEM before anything is pinned, in both implementations. The offset of
+ * the queue in its first page counts. Smaller lengths reach the pin, which
+ * fails with ENOENT on unmapped memory.
+ */
+TEST_F(hw_queue, huge_lengths)
+{
+	static const struct {
+		uint64_t offset;
+		uint64_t length;
+		int err;
+	} cases[] = {
+		{ 0, 1ULL << 40, ENOMEM },
+		{ 0, (1ULL << 40) + (1ULL << 30), ENOMEM },
+		{ 0, 1ULL << 41, ENOMEM },
+		{ 0, 1ULL << 50, ENOMEM },
+		{ 0, (1ULL << 40) + 1, ENOMEM },
+		/* 2^28 - 1 pages, and one more for the offset */
+		{ 1, (1ULL << 40) - 4096, ENOMEM },
+		{ 4095, (1ULL << 40) - 4096, ENOMEM },
+		{ 0, 1ULL << 39, ENOENT },
+		{ 1, 1ULL << 39, ENOENT },
+	};
+	uint32_t qid;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		errno = 0;
+		EXPECT_EQ(-1, _test_cmd_hw_queue_alloc(
+				      self->fd, self->viommu_id, TYPE, 0,
+				      MOCK_APERTURE_START + cases[i].offset,
+				      cases[i].length, &qid));
+		EXPECT_EQ(cases[i].err, errno)
+		{
+			TH_LOG("offset %llu length 0x%llx",
+			       (unsigned long long)cases[i].offset,
+			       (unsigned long long)cases[i].length);
+		}
+	}
+	/* Nothing was left behind: the vIOMMU has no queue to keep it */
+	test_ioctl_destroy(self->viommu_id);
+}
+
+/*
+ * A destroyed queue frees its own index, not another's: after queues 0 and 1
+ * and the destroy of 1, index 0 is still taken and index 1 is free again.
+ */
+TEST_F(hw_queue, index_reuse)
+{
+	uint64_t iova = MOCK_APERTURE_START;
+	uint32_t qid[2], again;
+
+	test_ioctl_ioas_map_fixed(buffer, 2 * PAGE_SIZE, iova);
+	test_cmd_hw_queue_alloc(self->viommu_id, TYPE, 0, iova, PAGE_SIZE,
+				&qid[0]);
+	test_cmd_hw_queue_alloc(self->viommu_id, TYPE, 1, iova + PAGE_SIZE,
+				PAGE_SIZE, &qid[1]);
+	test_ioctl_destroy(qid[1]);
+	test_err_hw_queue_alloc(EEXIST, self->viommu_id, TYPE, 0,
+				iova + PAGE_SIZE, PAGE_SIZE, &again);
+	test_cmd_hw_queue_alloc(self->viommu_id, TYPE, 1, iova + PAGE_SIZE,
+				PAGE_SIZE, &qid[1]);
+	test_err_hw_queue_alloc(EEXIST, self->viommu_id, TYPE, 1,
+				iova + PAGE_SIZE, PAGE_SIZE, &again);
+	/* Queue 0 is depended on by queue 1, which it must outlive */
+	EXPECT_ERRNO(EBUSY, _test_ioctl_destroy(self->fd, qid[0]));
+	test_ioctl_destroy(qid[1]);
+	test_ioctl_destroy(qid[0]);
+	/* Both indexes are free */
+	test_cmd_hw_queue_alloc(self->viommu_id, TYPE, 0, iova, PAGE_SIZE,
+				&qid[0]);
+	test_cmd_hw_queue_alloc(self->viommu_id, TYPE, 1, iova + PAGE_SIZE,
+				PAGE_SIZE, &qid[1]);
+	test_ioctl_destroy(qid[1]);
+	test_ioctl_destroy(qid[0]);
+	test_ioctl_ioas_unmap(iova, 2 * PAGE_SIZE);
 }
 
 TEST_HARNESS_MAIN

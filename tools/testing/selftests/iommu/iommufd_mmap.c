@@ -4,11 +4,13 @@
  * with an offset and a length, and mmap() must use exactly those. Cases the
  * upstream iommufd selftest does not cover: private and exec mappings, fork,
  * split and mremap of a live mapping, closing the file while mapped, many
- * regions in one context, and data through the mapping.
+ * regions in one context, data through the mapping, and mmap() racing with
+ * the failed allocation of the region's owner.
  *
  * The selftest mock vIOMMU, allocated with data, registers a region of two
  * pages of kernel memory whose first word is the in_data it was given.
  */
+#include <sched.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -350,6 +352,91 @@ TEST_F(mmap_region, other_context)
 	EXPECT_EQ(MAP_FAILED, map(fd, LEN, RW, MAP_SHARED, OFF));
 	EXPECT_EQ(ENXIO, errno);
 	close(fd);
+}
+
+/*
+ * A driver registers its region while the vIOMMU is being allocated, and the
+ * allocation can still fail afterwards (here: the response copy to a
+ * read-only command buffer). A racing mmap() of the region's predictable
+ * offset must never succeed: the owner is not published, and the abort
+ * destroys it. Before the fix such a mapping kept a reference on the aborted
+ * vIOMMU (a WARN in the abort, a leaked object) and mapped freed pages.
+ */
+#define RACE_ALLOCS 4000
+
+TEST_F(mmap_region, race_with_failed_alloc)
+{
+	struct iommu_viommu_selftest data = { .in_data = 1 };
+	struct iommu_viommu_alloc *cmd;
+	struct iommu_viommu_selftest next;
+	volatile unsigned long *shared;
+	uint32_t viommu_id;
+	unsigned int i;
+	off_t offset;
+	pid_t child;
+	int status;
+
+	/* The offsets of freed regions are reused, lowest first */
+	alloc_viommu(_metadata, self->fd, self->device_id, self->hwpt_id, 2,
+		     &viommu_id, &next);
+	offset = next.out_mmap_offset;
+	test_ioctl_destroy(viommu_id);
+
+	shared = mmap(NULL, PAGE_SIZE, RW, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, shared);
+	shared[0] = 0; /* stop */
+	shared[1] = 0; /* mmap() attempts */
+	shared[2] = 0; /* mmap() successes */
+
+	cmd = mmap(NULL, PAGE_SIZE, RW, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, cmd);
+	*cmd = (struct iommu_viommu_alloc){
+		.size = sizeof(*cmd),
+		.type = IOMMU_VIOMMU_TYPE_SELFTEST,
+		.dev_id = self->device_id,
+		.hwpt_id = self->hwpt_id,
+		.data_len = sizeof(data),
+		.data_uptr = (uintptr_t)&data,
+	};
+	ASSERT_EQ(0, mprotect(cmd, PAGE_SIZE, PROT_READ));
+
+	child = fork();
+	ASSERT_NE(-1, child);
+	if (!child) {
+		while (!shared[0]) {
+			void *p = map(self->fd, LEN, RW, MAP_SHARED, offset);
+
+			__atomic_fetch_add(&shared[1], 1, __ATOMIC_RELAXED);
+			if (p != MAP_FAILED) {
+				__atomic_fetch_add(&shared[2], 1,
+						   __ATOMIC_RELAXED);
+				munmap(p, LEN);
+			}
+		}
+		_exit(0);
+	}
+	/* Let the racer start before the allocations do */
+	while (!__atomic_load_n(&shared[1], __ATOMIC_RELAXED))
+		sched_yield();
+
+	for (i = 0; i < RACE_ALLOCS; i++) {
+		errno = 0;
+		if (ioctl(self->fd, IOMMU_VIOMMU_ALLOC, cmd) != -1 ||
+		    errno != EFAULT)
+			break;
+	}
+	shared[0] = 1;
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(RACE_ALLOCS, i);
+	ksft_print_msg("race: %u failed allocations, %lu mmap() attempts, %lu mapped\n",
+		       i, shared[1], shared[2]);
+	EXPECT_EQ(0, shared[2]);
+	/* The region's owner is gone: its offset maps nothing */
+	EXPECT_EQ(MAP_FAILED, map(self->fd, LEN, RW, MAP_SHARED, offset));
+	EXPECT_EQ(ENXIO, errno);
+	munmap(cmd, PAGE_SIZE);
+	munmap((void *)shared, PAGE_SIZE);
 }
 
 TEST_HARNESS_MAIN

@@ -1,0 +1,195 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! MMIO regions that an iommufd context hands to user space for `mmap()`.
+//!
+//! A driver registers a region of its hardware on behalf of one of its objects
+//! ([`Ctx::register_mmap`]) and returns the offset to user space, which maps exactly that offset
+//! and length. `mmap()` asks for a [`MmapGrant`] ([`Ctx::grant_mmap`]), which holds a `users`
+//! reference on the owner, and hands it to the new VMA ([`MmapGrant::map`]).
+//!
+//! The regions themselves stay inside this module: nothing outside can change where a region
+//! points, or keep one past its removal.
+
+use super::{
+    ctx::Ctx,
+    object::UsersRef, //
+};
+use crate::{
+    bindings,
+    io::PhysAddr,
+    maple_tree::MapleTreeAlloc,
+    mm::virt::VmaNew,
+    page::{
+        PAGE_SHIFT,
+        PAGE_SIZE, //
+    },
+    prelude::*,
+};
+use core::ptr::NonNull;
+
+/// A registered region, an entry of a context's `mt_mmap` tree.
+///
+/// # Invariants
+///
+/// While the region is in the tree, `owner` is an allocated object of the tree's context, and
+/// `[mmio_addr, mmio_addr + length)` is memory user space may map while `owner` lives
+/// ([`Ctx::register_mmap`]). `vm_pgoff` is the region's offset in the file, in pages, once
+/// [`Ctx::register_mmap`] returned.
+struct MmapRegion {
+    owner: NonNull<bindings::iommufd_object>,
+    vm_pgoff: usize,
+    mmio_addr: PhysAddr,
+    length: usize,
+}
+
+// SAFETY: A region only holds the address of its owner, which it dereferences under the tree's
+// lock; iommufd objects may be used from any thread.
+unsafe impl Send for MmapRegion {}
+
+fn page_aligned(x: u64) -> bool {
+    x & (PAGE_SIZE as u64 - 1) == 0
+}
+
+impl Ctx {
+    /// The MMIO regions of the context, keyed by their byte offset.
+    #[inline]
+    fn mmap_regions(&self) -> &MapleTreeAlloc<KBox<MmapRegion>> {
+        // SAFETY: iommufd initializes `mt_mmap` with `MT_FLAGS_ALLOC_RANGE` at open and destroys
+        // it at release, once every object (and so every region) is gone. With
+        // `CONFIG_IOMMUFD_HW_QUEUE_RUST` only this module stores entries in it, all of them
+        // `KBox<MmapRegion>`.
+        unsafe { MapleTreeAlloc::from_raw(&raw mut (*self.as_raw()).mt_mmap) }
+    }
+
+    /// Registers `[mmio_addr, mmio_addr + length)` for `mmap()` on behalf of `owner`, and
+    /// returns the byte offset user space passes to `mmap()`.
+    ///
+    /// Offsets are page aligned and never 0, so that 0 stays an invalid offset. Fails with
+    /// `EINVAL` if `mmio_addr` or `length` is not page aligned or `length` is 0, `ENOMEM`, or
+    /// `EBUSY` if the file has no room left.
+    ///
+    /// # Safety
+    ///
+    /// `owner` must be an object of this context that stays allocated until its driver has
+    /// removed the region with [`Ctx::unregister_mmap`], and the range must be memory that user
+    /// space may map shared and uncached, read and write, for as long as `owner` lives.
+    pub unsafe fn register_mmap(
+        &self,
+        owner: NonNull<bindings::iommufd_object>,
+        mmio_addr: PhysAddr,
+        length: usize,
+    ) -> Result<usize> {
+        if !page_aligned(mmio_addr) {
+            return Err(EINVAL);
+        }
+        if length == 0 || !page_aligned(length as u64) {
+            return Err(EINVAL);
+        }
+        // INVARIANT: The caller guarantees the owner and the range; `vm_pgoff` is set below,
+        // before this returns.
+        let region = KBox::new(
+            MmapRegion {
+                owner,
+                vm_pgoff: 0,
+                mmio_addr,
+                length,
+            },
+            GFP_KERNEL,
+        )?;
+        let regions = self.mmap_regions();
+        // Skip the first page, so that no region has offset 0.
+        let start = regions.alloc_range(length, region, PAGE_SIZE.., GFP_KERNEL)?;
+        // A lookup finds the region by any offset inside it; `mmap()` maps it only at its start.
+        // Until this is set, `vm_pgoff` is 0, which no `mmap()` of the region matches.
+        if let Some(region) = regions.lock().load(start) {
+            region.vm_pgoff = start >> PAGE_SHIFT;
+        }
+        Ok(start)
+    }
+
+    /// Removes the region at `offset`, which `owner` registered.
+    ///
+    /// The region is removed whoever owns it, as in C; fails with `EINVAL` if there was none at
+    /// `offset` or it belonged to another object, which is a driver bug.
+    pub fn unregister_mmap(&self, owner: *const bindings::iommufd_object, offset: usize) -> Result {
+        match self.mmap_regions().erase(offset) {
+            Some(region) if region.owner.as_ptr().cast_const() == owner => Ok(()),
+            _ => Err(EINVAL),
+        }
+    }
+
+    /// Looks up the region that contains the byte `offset`, and takes a `users` reference on its
+    /// owner, which keeps the owner (and so the region) alive while the grant or a mapping made
+    /// from it exists.
+    ///
+    /// Fails with `ENXIO` if there is no such region, if the owner is not yet published (its
+    /// allocation may still fail and destroy it), or if it is being destroyed.
+    pub fn grant_mmap(&self, offset: usize) -> Result<MmapGrant> {
+        let mut guard = self.mmap_regions().lock();
+        let region = guard.load(offset).ok_or(ENXIO)?;
+        let owner = region.owner;
+        // SAFETY: The region is in the tree, whose lock is held, so its owner is an allocated
+        // object of this context (type invariants of `MmapRegion`); `objects` is the context's
+        // object table, whose `xa_load` takes the RCU read lock itself.
+        let published = unsafe {
+            bindings::xa_load(
+                &raw mut (*self.as_raw()).objects,
+                (*owner.as_ptr()).id as usize,
+            ) == owner.as_ptr().cast()
+        };
+        if !published {
+            return Err(ENXIO);
+        }
+        // SAFETY: As above, the owner is allocated while the lock is held.
+        let owner = unsafe { UsersRef::try_get(owner) }.ok_or(ENXIO)?;
+        // INVARIANT: The owner holds the region while the reference is held.
+        Ok(MmapGrant {
+            owner,
+            vm_pgoff: region.vm_pgoff,
+            mmio_addr: region.mmio_addr,
+            length: region.length,
+        })
+    }
+}
+
+/// The right to map a registered region, holding a `users` reference on its owner.
+///
+/// # Invariants
+///
+/// `owner` is the owner of a region registered with these `vm_pgoff`, `mmio_addr` and `length`,
+/// so the range is memory user space may map while `owner` lives ([`Ctx::register_mmap`]).
+pub struct MmapGrant {
+    owner: UsersRef,
+    vm_pgoff: usize,
+    mmio_addr: PhysAddr,
+    length: usize,
+}
+
+impl MmapGrant {
+    /// Maps the region into `vma`, uncached, and hands the owner's reference to the VMA and to
+    /// every VMA derived from it, until the last one is unmapped.
+    ///
+    /// The VMA must cover the region exactly: its offset must be the region's first page and its
+    /// length the region's, else this fails with `ENXIO`. On success the VMA's offset is reset to
+    /// 0, as drivers do.
+    ///
+    /// # Safety
+    ///
+    /// The caller must not make `vma` a mixed map afterwards (see
+    /// [`VmaNew::io_remap_pfn_range`]); the simplest way is to do nothing more with it.
+    pub unsafe fn map(self, vma: &VmaNew) -> Result {
+        if vma.pgoff() != self.vm_pgoff || vma.end() - vma.start() != self.length {
+            return Err(ENXIO);
+        }
+        vma.set_pgoff(0);
+        vma.set_page_prot_noncached();
+        // SAFETY: The VMA has exactly the region's length, and the region is memory user space
+        // may map while its owner lives (type invariants); the VMA and every VMA derived from it
+        // hold a reference on the owner, given to it below. The caller does not make the VMA a
+        // mixed map.
+        unsafe { vma.io_remap_pfn_range((self.mmio_addr >> PAGE_SHIFT) as usize) }?;
+        // Nothing fails from here on, so the reference cannot leak with a discarded VMA.
+        vma.set_data(self.owner);
+        Ok(())
+    }
+}

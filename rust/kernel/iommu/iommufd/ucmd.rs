@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! An iommufd ioctl in progress, `struct iommufd_ucmd`.
+
+use super::{
+    hw_queue::NewHwQueue,
+    object::ObjectRef,
+    viommu::Viommu, //
+};
+use crate::{
+    bindings,
+    error::{
+        from_err_ptr,
+        to_result, //
+    },
+    prelude::*,
+};
+use core::{
+    marker::PhantomData,
+    mem::size_of,
+    ptr::NonNull,
+    sync::atomic::{
+        AtomicBool,
+        Ordering, //
+    },
+};
+
+/// The command structure of an iommufd ioctl.
+///
+/// # Safety
+///
+/// Implementors must be the uAPI structure that the iommufd core copies in from user space for
+/// one ioctl, so that a handler of that ioctl finds one in its `struct iommufd_ucmd`.
+pub unsafe trait Command {}
+
+// SAFETY: `struct iommu_hw_queue_alloc` is the command of `IOMMU_HW_QUEUE_ALLOC`.
+unsafe impl Command for bindings::iommu_hw_queue_alloc {}
+
+/// An iommufd ioctl in progress, carrying a command of type `T`.
+///
+/// # Invariants
+///
+/// `ucmd` points to the `struct iommufd_ucmd` that the iommufd ioctl dispatcher passed to the
+/// handler of the ioctl whose command is `T`; its `cmd` points to a `T` and its `ictx` to the
+/// file's context. Both stay valid and are used only by this handler for `'a`.
+pub struct Ucmd<'a, T: Command> {
+    ucmd: NonNull<bindings::iommufd_ucmd>,
+    _p: PhantomData<&'a mut T>,
+}
+
+impl<'a, T: Command> Ucmd<'a, T> {
+    /// Wraps the command the iommufd core passed to an ioctl handler.
+    ///
+    /// # Safety
+    ///
+    /// `ucmd` must be the `struct iommufd_ucmd` the iommufd ioctl dispatcher passed to the
+    /// handler of the ioctl whose command is `T`, and the handler must not use it other than
+    /// through the returned value for `'a`, which must end before the handler returns.
+    #[inline]
+    pub unsafe fn from_raw(ucmd: *mut bindings::iommufd_ucmd) -> Self {
+        Self {
+            // SAFETY: The dispatcher never passes a null `ucmd`.
+            ucmd: unsafe { NonNull::new_unchecked(ucmd) },
+            _p: PhantomData,
+        }
+    }
+
+    /// The command copied in from user space; what a handler changes is copied back by
+    /// [`Ucmd::respond`].
+    #[inline]
+    pub fn cmd(&mut self) -> &mut T {
+        // SAFETY: By the type invariants `cmd` points to a `T` only this handler uses, and the
+        // `&mut self` borrow makes the reference unique.
+        unsafe { &mut *(*self.ucmd.as_ptr()).cmd.cast::<T>() }
+    }
+
+    #[inline]
+    fn ictx(&self) -> *mut bindings::iommufd_ctx {
+        // SAFETY: By the type invariants `ucmd` is valid.
+        unsafe { (*self.ucmd.as_ptr()).ictx }
+    }
+
+    /// Looks up a vIOMMU by its object ID and holds it until the returned reference is dropped.
+    ///
+    /// Fails with `ENOENT` when no vIOMMU has that ID.
+    #[inline]
+    pub fn get_viommu(&self, id: u32) -> Result<ObjectRef<'a, Viommu>> {
+        let ictx = self.ictx();
+        // SAFETY: `ictx` is the valid context of this ioctl (type invariants).
+        let obj = from_err_ptr(unsafe {
+            bindings::iommufd_get_object(ictx, id, bindings::iommufd_object_type_IOMMUFD_OBJ_VIOMMU)
+        })?;
+        // SAFETY: `iommufd_get_object` returned a vIOMMU of the context of this ioctl, which
+        // outlives `'a`, with the references `ObjectRef` puts; `obj` is the first member of
+        // `struct iommufd_viommu`.
+        Ok(unsafe { ObjectRef::from_raw(ictx, obj.cast()) })
+    }
+
+    /// Allocates the HW queue object of this ioctl, of `size` bytes, of which the core part
+    /// `struct iommufd_hw_queue` comes first and the driver's part follows.
+    ///
+    /// The object belongs to the ioctl: the core publishes it if the handler succeeds, and
+    /// destroys it through [`destroy_hw_queue`] if the handler fails. Fails with `EOPNOTSUPP`,
+    /// after a warning, if `size` cannot hold the core part: that is a driver bug.
+    ///
+    /// [`destroy_hw_queue`]: super::destroy_hw_queue
+    pub fn alloc_hw_queue(&mut self, size: usize) -> Result<NewHwQueue<'a>> {
+        static WARNED: AtomicBool = AtomicBool::new(false);
+
+        if size < size_of::<bindings::iommufd_hw_queue>() {
+            if !WARNED.swap(true, Ordering::Relaxed) {
+                crate::warn_on!(true);
+            }
+            return Err(EOPNOTSUPP);
+        }
+        // SAFETY: `ucmd` is valid (type invariants); the core zero-fills the object.
+        let obj = from_err_ptr(unsafe {
+            bindings::_iommufd_object_alloc_ucmd(
+                self.ucmd.as_ptr(),
+                size,
+                bindings::iommufd_object_type_IOMMUFD_OBJ_HW_QUEUE,
+            )
+        })?;
+        // SAFETY: A zero-filled `struct iommufd_hw_queue` of at least its own size, owned by
+        // this ioctl; `obj` is its first member.
+        Ok(unsafe { NewHwQueue::from_raw(obj.cast()) })
+    }
+
+    /// Copies the command back to user space, up to the size user space gave.
+    #[inline]
+    pub fn respond(&mut self) -> Result {
+        // SAFETY: `ucmd` is valid and its `cmd` holds a `T` (type invariants).
+        to_result(unsafe { bindings::iommufd_ucmd_respond(self.ucmd.as_ptr(), size_of::<T>()) })
+    }
+}
