@@ -16,7 +16,8 @@
 //! the C functions of the same names in `viommu.c`, `main.c` and `driver.c`; the ioctl table,
 //! the object operations and the file operations call it unchanged, and drivers keep calling
 //! the same exported symbols. The uAPI and every errno are those of the C implementation;
-//! the page array used to check contiguity is bounded (see [`PinnedAccess::CHUNK_PAGES`]),
+//! the page array used to check contiguity is bounded (see
+//! [`PinnedAccess::CHUNK_PAGES`](kernel::iommu::iommufd::PinnedAccess::CHUNK_PAGES)),
 //! yet lengths whose page array C could not allocate fail as in C ([`range::check_page_array`]).
 
 use kernel::{
@@ -24,12 +25,7 @@ use kernel::{
     error::from_result,
     iommu::iommufd::{
         destroy_hw_queue,
-        PinnedAccess,
         Ucmd, //
-    },
-    page::{
-        PAGE_SHIFT,
-        PAGE_SIZE, //
     },
     prelude::*,
 };
@@ -41,8 +37,7 @@ mod range;
 
 use range::{
     check_args,
-    check_page_array,
-    ContigRun, //
+    check_page_array, //
 };
 
 type AllocCmd = bindings::iommu_hw_queue_alloc;
@@ -59,30 +54,12 @@ fn hw_queue_alloc(mut ucmd: Ucmd<'_, AllocCmd>) -> Result {
 
     let viommu = ucmd.get_viommu(viommu_id)?;
     let ops = viommu.hw_queue_ops().ok_or(EOPNOTSUPP)?;
-    let size = ops.queue_size(queue_type);
-    if size == 0 {
-        return Err(EOPNOTSUPP);
-    }
     // From here on a failure makes the core destroy the queue, releasing what it holds.
-    let hw_queue = ucmd.alloc_hw_queue(size)?;
+    let hw_queue = ucmd.alloc_hw_queue(&ops, queue_type)?;
     check_page_array(iova, length)?;
+    let id = hw_queue.pin(iova, length)?.init(index)?;
 
-    let mut run = ContigRun::default();
-    let pinned = PinnedAccess::pin(&viommu, iova, length, |pfns| {
-        if run.extend(pfns) {
-            Ok(())
-        } else {
-            Err(EFAULT)
-        }
-    })?;
-    // `pin` pinned at least one page, since `length` is not zero; the queue starts at the same
-    // offset in its first page as `iova` in its.
-    let base_pa = (run.first().ok_or(EFAULT)? << PAGE_SHIFT) + iova % PAGE_SIZE as u64;
-
-    let mut hw_queue = hw_queue.attach(&ops, pinned, queue_type);
-    hw_queue.init_phys(index, base_pa)?;
-
-    ucmd.cmd().out_hw_queue_id = hw_queue.id();
+    ucmd.cmd().out_hw_queue_id = id;
     ucmd.respond()
 }
 

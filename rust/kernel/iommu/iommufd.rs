@@ -12,9 +12,9 @@
 //! - [`object`]: references on objects ([`ObjectRef`], [`UsersRef`]);
 //! - [`ctx`]: the context behind an open `/dev/iommu` ([`Ctx`]);
 //! - [`mmap`]: the MMIO regions a context hands to user space ([`Ctx::register_mmap`],
-//!   [`MmapGrant`]);
+//!   [`Ctx::mmap_region`]);
 //! - [`viommu`]: the vIOMMU and its driver's HW queue operations ([`Viommu`], [`HwQueueOps`]);
-//! - [`hw_queue`]: a HW queue under construction ([`NewHwQueue`], [`AttachedHwQueue`]);
+//! - [`hw_queue`]: a HW queue under construction ([`NewHwQueue`], [`PinnedHwQueue`]);
 //! - [`access`]: guest memory pinned through an internal access ([`PinnedAccess`]).
 //!
 //! # Bindings
@@ -37,11 +37,29 @@ pub mod ucmd;
 pub mod viommu;
 
 pub use self::{
-    access::{PageSpan, Pfns, PinnedAccess},
+    access::{
+        PageSpan,
+        Pfns,
+        PinnedAccess, //
+    },
     ctx::Ctx,
-    hw_queue::{destroy_hw_queue, AttachedHwQueue, NewHwQueue},
-    mmap::MmapGrant,
-    object::{BorrowedUsersRef, Object, ObjectRef, UsersRef},
-    ucmd::{Command, Ucmd},
-    viommu::{HwQueueOps, Viommu},
+    hw_queue::{
+        destroy_hw_queue,
+        NewHwQueue,
+        PinnedHwQueue, //
+    },
+    object::{
+        BorrowedUsersRef,
+        Object,
+        ObjectRef,
+        UsersRef, //
+    },
+    ucmd::{
+        Command,
+        Ucmd, //
+    },
+    viommu::{
+        HwQueueOps,
+        Viommu, //
+    },
 };

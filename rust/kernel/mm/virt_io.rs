@@ -61,6 +61,9 @@ impl VmaNew {
     /// A VMA is remapped at most once: this fails with `EBUSY`, mapping nothing, if the VMA
     /// already is a `VM_PFNMAP` (remapped before) or `VM_MIXEDMAP` (see
     /// [`VmaNew::set_mixedmap`]) mapping, whose pages `remap_pfn_range()` would find in place.
+    /// Copy-on-write (private, writable) mappings are refused with `EINVAL`: for them
+    /// `remap_pfn_range()` records the first frame in the VMA's offset, which the mm then relies
+    /// on and [`VmaNew::set_pgoff`] could change.
     ///
     /// # Safety
     ///
@@ -74,15 +77,20 @@ impl VmaNew {
     ///
     /// [`VmaNew::set_mixedmap`]: crate::mm::virt::VmaNew::set_mixedmap
     pub unsafe fn io_remap_pfn_range(&self, pfn: usize) -> Result {
-        if self.flags() & (flags::PFNMAP | flags::MIXEDMAP) != 0 {
+        let vm_flags = self.flags();
+        if vm_flags & (flags::PFNMAP | flags::MIXEDMAP) != 0 {
             return Err(EBUSY);
+        }
+        if vm_flags & (flags::SHARED | flags::MAYWRITE) == flags::MAYWRITE {
+            return Err(EINVAL);
         }
         let vma = self.as_ptr();
         let (start, end) = (self.start(), self.end());
         // SAFETY: The VMA is undergoing setup in `f_ops->mmap()`, where remapping its whole range
         // is allowed; it has no pages yet, since it is neither a `VM_PFNMAP` nor a `VM_MIXEDMAP`
-        // mapping, which are the only ways to put pages in a new VMA. The page protection is the
-        // VMA's own, and the caller guarantees the memory may be mapped.
+        // mapping, which are the only ways to put pages in a new VMA, and it is not a
+        // copy-on-write mapping. The page protection is the VMA's own, and the caller guarantees
+        // the memory may be mapped.
         to_result(unsafe {
             bindings::io_remap_pfn_range(vma, start, pfn, end - start, (*vma).vm_page_prot)
         })

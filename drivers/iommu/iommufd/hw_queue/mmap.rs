@@ -28,19 +28,9 @@ use core::{
 use kernel::{
     bindings,
     error::from_result,
-    iommu::iommufd::{
-        Ctx,
-        MmapGrant, //
-    },
-    mm::virt::{
-        flags,
-        VmaNew, //
-    },
-    page::{
-        PAGE_SHIFT,
-        PAGE_SIZE, //
-    },
-    prelude::*,
+    iommu::iommufd::Ctx,
+    mm::virt::VmaNew,
+    prelude::*, //
 };
 
 /// Warns once about a driver removing a region it did not register.
@@ -50,22 +40,6 @@ fn warn_bad_destroy() {
     if !WARNED.swap(true, Ordering::Relaxed) {
         kernel::warn_on!(true);
     }
-}
-
-/// Checks an `mmap()` request and grants it the region at its offset, which the VMA must then
-/// cover exactly ([`MmapGrant::map`]).
-fn mmap_grant(ctx: &Ctx, vma: &VmaNew) -> Result<MmapGrant> {
-    let length = vma.end() - vma.start();
-    if length % PAGE_SIZE != 0 {
-        return Err(EINVAL);
-    }
-    if vma.flags() & flags::SHARED == 0 {
-        return Err(EINVAL);
-    }
-    if vma.flags() & flags::EXEC != 0 {
-        return Err(EPERM);
-    }
-    ctx.grant_mmap(vma.pgoff() << PAGE_SHIFT)
 }
 
 /// Allocates an offset for `mmap()` of a driver's MMIO region.
@@ -129,10 +103,6 @@ pub(crate) unsafe extern "C" fn iommufd_fops_mmap(
     let ctx = unsafe { Ctx::from_file(filp) };
     // SAFETY: `f_op->mmap()` is called with a VMA under initial setup, for the whole call.
     let vma = unsafe { VmaNew::from_raw(vma) };
-    from_result(|| {
-        let grant = mmap_grant(ctx, vma)?;
-        // SAFETY: `map` is the last thing done with the VMA.
-        unsafe { grant.map(vma) }?;
-        Ok(0)
-    })
+    // SAFETY: Nothing more is done with the VMA.
+    from_result(|| unsafe { ctx.mmap_region(vma) }.map(|()| 0))
 }

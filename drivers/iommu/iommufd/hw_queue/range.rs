@@ -3,8 +3,7 @@
 //! Checks on a guest queue range.
 //!
 //! [`check_args`] applies the user-visible rules of `IOMMU_HW_QUEUE_ALLOC` on the range, and
-//! [`ContigRun`] checks, chunk by chunk, that the pinned pages of a queue form one physically
-//! contiguous run, since the IOMMU reads the queue by physical address.
+//! [`check_page_array`] the limit of C's page array.
 
 use kernel::{
     iommu::iommufd::PageSpan,
@@ -39,39 +38,10 @@ const KVMALLOC_MAX: u64 = i32::MAX as u64;
 pub(crate) fn check_page_array(iova: u64, length: u64) -> Result {
     let span = PageSpan::new(iova, length, PAGE_SHIFT as u32)?;
     // `npages < 2^52`, so the product does not overflow.
-    if span.npages * core::mem::size_of::<usize>() as u64 > KVMALLOC_MAX {
+    if span.npages() * core::mem::size_of::<usize>() as u64 > KVMALLOC_MAX {
         return Err(ENOMEM);
     }
     Ok(())
-}
-
-/// Tracks whether a sequence of page frame numbers is one ascending contiguous run.
-#[derive(Debug, Default)]
-pub(crate) struct ContigRun {
-    first: Option<u64>,
-    expected: u64,
-}
-
-impl ContigRun {
-    /// Feeds the next page frame numbers, in order.
-    ///
-    /// Returns `false` as soon as one does not follow its predecessor.
-    pub(crate) fn extend(&mut self, pfns: impl IntoIterator<Item = u64>) -> bool {
-        for pfn in pfns {
-            if self.first.is_none() {
-                self.first = Some(pfn);
-            } else if pfn != self.expected {
-                return false;
-            }
-            self.expected = pfn.wrapping_add(1);
-        }
-        true
-    }
-
-    /// The first page frame number fed, if any.
-    pub(crate) fn first(&self) -> Option<u64> {
-        self.first
-    }
 }
 
 #[kunit_tests(iommufd_hw_queue_range)]
@@ -109,34 +79,5 @@ mod tests {
         // Rounding the length up overflows: C's `ERANGE` comes first.
         assert_eq!(check_page_array(0, u64::MAX), Err(ERANGE));
         assert_eq!(check_page_array(1, u64::MAX - 1), Err(ERANGE));
-    }
-
-    #[test]
-    fn contiguity() {
-        let mut run = ContigRun::default();
-        assert_eq!(run.first(), None);
-        assert!(run.extend([7, 8, 9]));
-        assert!(run.extend([10]));
-        assert!(run.extend([]));
-        assert_eq!(run.first(), Some(7));
-        assert!(!run.extend([12]));
-
-        // Descending is not contiguous.
-        let mut run = ContigRun::default();
-        assert!(!run.extend([5, 4]));
-
-        // Repeated is not contiguous.
-        let mut run = ContigRun::default();
-        assert!(!run.extend([5, 5]));
-
-        // A gap at a chunk boundary is caught.
-        let mut run = ContigRun::default();
-        assert!(run.extend([1, 2]));
-        assert!(!run.extend([4, 5]));
-
-        // A single page is always contiguous, even the last frame.
-        let mut run = ContigRun::default();
-        assert!(run.extend([u64::MAX]));
-        assert_eq!(run.first(), Some(u64::MAX));
     }
 }

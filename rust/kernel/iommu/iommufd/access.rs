@@ -27,25 +27,31 @@ use core::{
     },
 };
 
-/// A range of guest memory rounded out to whole pages.
+/// A range of guest memory rounded out to whole pages, every one of which has an address.
+///
+/// # Invariants
+///
+/// `aligned_iova` is page aligned, `offset` is less than a page, and when `npages` is not 0,
+/// `aligned_iova + (npages << page_shift) - 1` does not overflow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PageSpan {
-    /// The start of the range rounded down to a page boundary.
-    pub aligned_iova: u64,
-    /// The offset of the start of the range in its page.
-    pub offset: u64,
-    /// The number of pages from `aligned_iova` that cover the range.
-    pub npages: u64,
+    aligned_iova: u64,
+    offset: u64,
+    npages: u64,
 }
 
 impl PageSpan {
-    /// Rounds `[iova, iova + length)` out to pages of `1 << page_shift` bytes.
+    /// Rounds `[iova, iova + length)` out to pages of `1 << page_shift` bytes (`EINVAL` for a
+    /// shift of 64 or more).
     ///
     /// Fails with `ERANGE` when the page-rounded length is not representable (as C's
     /// `iommufd_hw_queue_alloc_phys()` does), and with `EOVERFLOW` when the last page of the span
     /// would wrap past the end of the address space. So every page of a span has an address.
     #[inline]
     pub fn new(iova: u64, length: u64, page_shift: u32) -> Result<Self> {
+        if page_shift >= u64::BITS {
+            return Err(EINVAL);
+        }
         let page_mask = (1u64 << page_shift) - 1;
         let aligned_iova = iova & !page_mask;
         let offset = iova - aligned_iova;
@@ -60,11 +66,30 @@ impl PageSpan {
                 .checked_add((npages << page_shift) - 1)
                 .ok_or(EOVERFLOW)?;
         }
+        // INVARIANT: Checked above.
         Ok(Self {
             aligned_iova,
             offset,
             npages,
         })
+    }
+
+    /// The start of the range rounded down to a page boundary.
+    #[inline]
+    pub fn aligned_iova(&self) -> u64 {
+        self.aligned_iova
+    }
+
+    /// The offset of the start of the range in its page.
+    #[inline]
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// The number of pages that cover the range.
+    #[inline]
+    pub fn npages(&self) -> u64 {
+        self.npages
     }
 
     /// Splits the span into chunks of at most `chunk_pages` pages (at least one), as
@@ -76,7 +101,7 @@ impl PageSpan {
         let (start, npages) = (self.aligned_iova, self.npages);
         (0..npages.div_ceil(chunk_pages)).map(move |i| {
             let first = i * chunk_pages;
-            // `first < npages`, and `new` proved every page of the span addressable.
+            // `first < npages`, and every page of the span has an address (type invariants).
             (
                 start + (first << page_shift),
                 (npages - first).min(chunk_pages),
@@ -92,13 +117,15 @@ impl PageSpan {
 ///
 /// # Invariants
 ///
-/// `access` is an internal access of `ictx`, attached to an IOAS, on which every chunk of
-/// `PageSpan::new(iova, length)` split by [`PinnedAccess::CHUNK_PAGES`] is pinned once.
+/// `access` is an internal access of `ictx`, attached to an IOAS, and `PageSpan::new(iova,
+/// length)` succeeds. Of its chunks split by [`PinnedAccess::CHUNK_PAGES`], the first `pinned`
+/// (all of them, once [`PinnedAccess::pin`] returned it) are pinned once on the access.
 pub struct PinnedAccess {
     ictx: NonNull<bindings::iommufd_ctx>,
     access: NonNull<bindings::iommufd_access>,
     iova: u64,
     length: u64,
+    pinned: usize,
 }
 
 /// The page frame numbers of one pinned chunk, in order.
@@ -109,10 +136,9 @@ impl Iterator for Pfns<'_> {
 
     #[inline]
     fn next(&mut self) -> Option<u64> {
+        let page = *self.0.next()?;
         // SAFETY: `iommufd_access_pin_pages` filled the chunk with valid pinned pages.
-        self.0
-            .next()
-            .map(|&page| unsafe { bindings::page_to_pfn(page) } as u64)
+        Some(unsafe { bindings::page_to_pfn(page) } as u64)
     }
 }
 
@@ -142,7 +168,7 @@ impl PinnedAccess {
             return Err(EINVAL);
         }
         let span = PageSpan::new(iova, length, PAGE_SHIFT as u32)?;
-        let chunk = span.npages.min(Self::CHUNK_PAGES) as usize;
+        let chunk = span.npages().min(Self::CHUNK_PAGES) as usize;
         let mut pages = KVVec::from_elem(ptr::null_mut(), chunk, GFP_KERNEL | flags::__GFP_NOWARN)?;
 
         // SAFETY: A live vIOMMU has a valid context and nesting parent HWPT, with its IOAS.
@@ -156,7 +182,8 @@ impl PinnedAccess {
             unsafe { bindings::iommufd_access_destroy_internal(ictx, access) };
             return Err(e);
         }
-        // INVARIANT: No chunk is pinned yet; `release` is told how many are until the end.
+        // INVARIANT: `span` was made of this range, and no chunk is pinned yet. From here on,
+        // dropping `this` unpins what is pinned and destroys the access.
         let mut this = Self {
             // SAFETY: Valid pointers are non-null.
             ictx: unsafe { NonNull::new_unchecked(ictx) },
@@ -164,14 +191,14 @@ impl PinnedAccess {
             access: unsafe { NonNull::new_unchecked(access) },
             iova,
             length,
+            pinned: 0,
         };
 
-        let mut pinned = 0;
         let mut verdict = Ok(());
         for (chunk_iova, n) in span.chunks(Self::CHUNK_PAGES, PAGE_SHIFT as u32) {
             let buf = &mut pages[..n as usize];
             // SAFETY: `access` is attached; `buf` has room for the `n` pages of the chunk.
-            let rc = unsafe {
+            to_result(unsafe {
                 bindings::iommufd_access_pin_pages(
                     access,
                     chunk_iova as usize,
@@ -179,23 +206,14 @@ impl PinnedAccess {
                     buf.as_mut_ptr(),
                     0,
                 )
-            };
-            if let Err(e) = to_result(rc) {
-                this.release(pinned);
-                core::mem::forget(this);
-                return Err(e);
-            }
-            pinned += 1;
+            })?;
+            // INVARIANT: One more chunk pinned, in order.
+            this.pinned += 1;
             if verdict.is_ok() {
                 verdict = visit(Pfns(buf.iter()));
             }
         }
-        if let Err(e) = verdict {
-            this.release(pinned);
-            core::mem::forget(this);
-            return Err(e);
-        }
-        Ok(this)
+        verdict.map(|()| this)
     }
 
     /// The pinned range as given to [`PinnedAccess::pin`].
@@ -204,34 +222,9 @@ impl PinnedAccess {
         (self.iova, self.length)
     }
 
-    /// Unpins the first `pinned` chunks, then detaches and destroys the access. The caller
-    /// forgets `self` afterwards, or is its `drop`.
-    fn release(&mut self, pinned: usize) {
-        // Cannot fail: `pin` made a span of the same range.
-        if let Ok(span) = PageSpan::new(self.iova, self.length, PAGE_SHIFT as u32) {
-            for (iova, n) in span
-                .chunks(Self::CHUNK_PAGES, PAGE_SHIFT as u32)
-                .take(pinned)
-            {
-                // SAFETY: This chunk was pinned on the attached access (type invariants).
-                unsafe {
-                    bindings::iommufd_access_unpin_pages(
-                        self.access.as_ptr(),
-                        iova as usize,
-                        (n << PAGE_SHIFT) as usize,
-                    )
-                };
-            }
-        }
-        // SAFETY: `access` is an attached internal access of `ictx` with nothing pinned.
-        unsafe {
-            bindings::iommufd_access_detach_internal(self.access.as_ptr());
-            bindings::iommufd_access_destroy_internal(self.ictx.as_ptr(), self.access.as_ptr());
-        }
-    }
-
     #[inline]
     pub(super) fn into_raw(self) -> (*mut bindings::iommufd_access, u64, u64) {
+        // `pin` only returns values with every chunk pinned, which `from_raw` assumes.
         let raw = (self.access.as_ptr(), self.iova, self.length);
         core::mem::forget(self);
         raw
@@ -247,7 +240,7 @@ impl PinnedAccess {
         iova: u64,
         length: u64,
     ) -> Self {
-        // INVARIANT: As `into_raw` gave them up.
+        // INVARIANT: As `into_raw` gave them up, with every chunk pinned.
         Self {
             // SAFETY: Non-null, as `into_raw` gave them up.
             ictx: unsafe { NonNull::new_unchecked(ictx) },
@@ -255,14 +248,35 @@ impl PinnedAccess {
             access: unsafe { NonNull::new_unchecked(access) },
             iova,
             length,
+            pinned: usize::MAX,
         }
     }
 }
 
 impl Drop for PinnedAccess {
+    /// Unpins the pinned chunks, then detaches and destroys the access.
     fn drop(&mut self) {
-        // Every chunk is pinned (type invariants).
-        self.release(usize::MAX);
+        // Cannot fail: the span was made of the same range (type invariants).
+        if let Ok(span) = PageSpan::new(self.iova, self.length, PAGE_SHIFT as u32) {
+            for (iova, n) in span
+                .chunks(Self::CHUNK_PAGES, PAGE_SHIFT as u32)
+                .take(self.pinned)
+            {
+                // SAFETY: This chunk is pinned on the attached access (type invariants).
+                unsafe {
+                    bindings::iommufd_access_unpin_pages(
+                        self.access.as_ptr(),
+                        iova as usize,
+                        (n << PAGE_SHIFT) as usize,
+                    )
+                };
+            }
+        }
+        // SAFETY: `access` is an attached internal access of `ictx` with nothing pinned.
+        unsafe {
+            bindings::iommufd_access_detach_internal(self.access.as_ptr());
+            bindings::iommufd_access_destroy_internal(self.ictx.as_ptr(), self.access.as_ptr());
+        }
     }
 }
 
@@ -341,6 +355,8 @@ mod tests {
         assert_eq!(PageSpan::new(u64::MAX, 2, SHIFT), Err(EOVERFLOW));
         assert_eq!(PageSpan::new(1 << 63, 1 << 63, SHIFT)?.npages, 1 << 51);
         assert_eq!(PageSpan::new(1 << 63, (1 << 63) + 1, SHIFT), Err(EOVERFLOW));
+        // Pages of 2^64 bytes or more do not exist.
+        assert_eq!(PageSpan::new(0, 1, 64), Err(EINVAL));
         // An empty span has no pages, unless it starts inside a page.
         assert_eq!(PageSpan::new(0x1000, 0, SHIFT)?.npages, 0);
         assert_eq!(PageSpan::new(u64::MAX, 0, SHIFT)?.npages, 1);

@@ -1,19 +1,41 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! A HW queue under construction, `struct iommufd_hw_queue`.
+//!
+//! `IOMMU_HW_QUEUE_ALLOC` builds a queue in three steps, each a type that only the previous
+//! step returns, so that the driver's `hw_queue_init_phys` is called at most once, on an object
+//! of the size the driver asked for, with the physical address of the guest memory that the
+//! queue pins:
+//!
+//! 1. [`Ucmd::alloc_hw_queue`] allocates the object with the size the driver's
+//!    [`HwQueueOps`] give for the queue type: a [`NewHwQueue`].
+//! 2. [`NewHwQueue::pin`] pins the queue's guest memory on the vIOMMU's nesting parent, checks
+//!    that it is physically contiguous and attaches it and the vIOMMU to the queue: a
+//!    [`PinnedHwQueue`].
+//! 3. [`PinnedHwQueue::init`] lets the driver initialize the queue at its index.
+//!
+//! [`Ucmd::alloc_hw_queue`]: super::Ucmd::alloc_hw_queue
 
 use super::{
-    access::PinnedAccess,
+    access::{
+        Pfns,
+        PinnedAccess, //
+    },
     viommu::{
         HwQueueOps,
-        InitPhys, //
+        InitPhys,
+        Viommu, //
     },
 };
 use crate::{
     bindings,
     error::to_result,
     io::PhysAddr,
-    prelude::*, //
+    page::{
+        PAGE_SHIFT,
+        PAGE_SIZE, //
+    },
+    prelude::*,
 };
 use core::{
     marker::PhantomData,
@@ -24,62 +46,82 @@ use core::{
 ///
 /// # Invariants
 ///
-/// `hwq` is a zero-filled `struct iommufd_hw_queue` of at least its own size, allocated by
-/// [`Ucmd::alloc_hw_queue`] and not yet published.
+/// `hwq` is a zero-filled `struct iommufd_hw_queue`, allocated by [`Ucmd::alloc_hw_queue`] with
+/// the size that `viommu`'s driver gave for queues of type `queue_type`, and not yet published;
+/// `init_phys` is that driver's `hw_queue_init_phys` operation.
 ///
 /// [`Ucmd::alloc_hw_queue`]: super::Ucmd::alloc_hw_queue
-pub struct NewHwQueue<'a> {
+pub struct NewHwQueue<'a, 'v> {
     hwq: NonNull<bindings::iommufd_hw_queue>,
+    viommu: &'v Viommu,
+    init_phys: InitPhys,
+    queue_type: u32,
     _p: PhantomData<&'a mut bindings::iommufd_hw_queue>,
 }
 
-impl<'a> NewHwQueue<'a> {
+impl<'a, 'v> NewHwQueue<'a, 'v> {
     /// # Safety
     ///
-    /// `hwq` must be a zero-filled HW queue object of at least its own size, just allocated by
-    /// the ioctl that owns it for `'a`, and not yet published.
+    /// `hwq` must be a zero-filled HW queue object, just allocated by the ioctl that owns it for
+    /// `'a` with the size that `ops` give for `queue_type`, and not yet published.
     #[inline]
-    pub(super) unsafe fn from_raw(hwq: *mut bindings::iommufd_hw_queue) -> Self {
-        // INVARIANT: As the caller guarantees.
+    pub(super) unsafe fn from_raw(
+        hwq: *mut bindings::iommufd_hw_queue,
+        ops: &HwQueueOps<'v>,
+        queue_type: u32,
+    ) -> Self {
+        // INVARIANT: As the caller guarantees; `ops` are the operations of their vIOMMU.
         Self {
             // SAFETY: A valid object is non-null.
             hwq: unsafe { NonNull::new_unchecked(hwq) },
+            viommu: ops.viommu(),
+            init_phys: ops.init_phys(),
+            queue_type,
             _p: PhantomData,
         }
     }
 
-    /// Hands the queue its guest memory and a reference on the vIOMMU that `ops` belong to, both
-    /// released when the queue is destroyed, and records the queue's type.
+    /// Pins the queue's guest memory, `[iova, iova + length)` of the vIOMMU's nesting parent
+    /// IOAS, and hands it and a reference on the vIOMMU to the queue, both released when the
+    /// queue is destroyed.
     ///
-    /// `ops` are the operations the queue is initialized with ([`AttachedHwQueue::init_phys`]),
-    /// so a queue can only be attached to a vIOMMU whose driver has them.
-    pub fn attach(
-        self,
-        ops: &HwQueueOps<'_>,
-        pinned: PinnedAccess,
-        queue_type: u32,
-    ) -> AttachedHwQueue<'a> {
+    /// Fails with what [`PinnedAccess::pin`] fails with, and with `EFAULT` if the pinned pages
+    /// are not physically contiguous: the IOMMU reads the queue by physical address.
+    pub fn pin(self, iova: u64, length: u64) -> Result<PinnedHwQueue<'a>> {
+        let mut run = ContigRun::default();
+        let pinned = PinnedAccess::pin(self.viommu, iova, length, |pfns: Pfns<'_>| {
+            if run.extend(pfns) {
+                Ok(())
+            } else {
+                Err(EFAULT)
+            }
+        })?;
+        // `pin` pinned at least one page, since `length` is not zero; the queue starts at the
+        // same offset in its first page as `iova` in its.
+        let base_pa = (run.first().ok_or(EFAULT)? << PAGE_SHIFT) + iova % PAGE_SIZE as u64;
+
         let hwq = self.hwq.as_ptr();
-        let viommu = ops.viommu().raw();
+        let viommu = self.viommu.raw();
         let (access, iova, length) = pinned.into_raw();
         // SAFETY: `hwq` is valid and not yet visible to anyone else (type invariants); `viommu`
-        // is live while `ops` borrows it. The `users` reference taken on the vIOMMU is put by
-        // `destroy_hw_queue`.
+        // is live while `self` borrows it. The `users` reference taken on the vIOMMU is put by
+        // `destroy_hw_queue`, as is the access.
         unsafe {
             bindings::refcount_inc(&raw mut (*viommu).obj.users);
             (*hwq).viommu = viommu;
             (*hwq).access = access;
             (*hwq).base_addr = iova;
             (*hwq).length = length as usize;
-            (*hwq).type_ = bindings::iommu_hw_queue_type(queue_type);
+            (*hwq).type_ = bindings::iommu_hw_queue_type(self.queue_type);
         }
-        // INVARIANT: Just attached to the vIOMMU of `ops`, by consuming the only handle on the
-        // queue.
-        AttachedHwQueue {
+        // INVARIANT: Just attached, by consuming the only handle on the queue, to guest memory
+        // whose first byte is at `base_pa`.
+        Ok(PinnedHwQueue {
             hwq: self.hwq,
-            init_phys: ops.init_phys(),
+            init_phys: self.init_phys,
+            base_pa,
             _p: PhantomData,
-        }
+        })
     }
 }
 
@@ -87,30 +129,63 @@ impl<'a> NewHwQueue<'a> {
 ///
 /// # Invariants
 ///
-/// As [`NewHwQueue`], and `viommu` and `access` were set by [`NewHwQueue::attach`] to a live
-/// vIOMMU and to a pinned access; `init_phys` is the `hw_queue_init_phys` operation of that
-/// vIOMMU's driver.
-pub struct AttachedHwQueue<'a> {
+/// As [`NewHwQueue`], and `viommu` and `access` were set by [`NewHwQueue::pin`] to a live
+/// vIOMMU and to an access pinning the queue's guest memory, physically contiguous from
+/// `base_pa`; `init_phys` is the `hw_queue_init_phys` operation of that vIOMMU's driver, not
+/// called yet.
+pub struct PinnedHwQueue<'a> {
     hwq: NonNull<bindings::iommufd_hw_queue>,
     init_phys: InitPhys,
+    base_pa: PhysAddr,
     _p: PhantomData<&'a mut bindings::iommufd_hw_queue>,
 }
 
-impl AttachedHwQueue<'_> {
-    /// Lets the driver initialize the queue with its `index` and the physical address of its
-    /// first byte.
+impl PinnedHwQueue<'_> {
+    /// The physical address of the queue's first byte.
     #[inline]
-    pub fn init_phys(&mut self, index: u32, base_pa: PhysAddr) -> Result {
-        // SAFETY: The driver's own operation, called on a queue attached to its vIOMMU (type
-        // invariants).
-        to_result(unsafe { (self.init_phys)(self.hwq.as_ptr(), index, base_pa) })
+    pub fn base_pa(&self) -> PhysAddr {
+        self.base_pa
     }
 
-    /// The object ID that the queue will have once published.
+    /// Lets the driver initialize the queue at `index`, with the physical address of its first
+    /// byte, and returns the object ID the queue will have once the ioctl publishes it.
     #[inline]
-    pub fn id(&self) -> u32 {
+    pub fn init(self, index: u32) -> Result<u32> {
+        let hwq = self.hwq.as_ptr();
+        // SAFETY: The driver's own operation, called once, on a queue of the size it asked for,
+        // attached to its vIOMMU and to guest memory at `base_pa` (type invariants).
+        to_result(unsafe { (self.init_phys)(hwq, index, self.base_pa) })?;
         // SAFETY: `hwq` is valid (type invariants).
-        unsafe { (*self.hwq.as_ptr()).obj.id }
+        Ok(unsafe { (*hwq).obj.id })
+    }
+}
+
+/// Tracks whether a sequence of page frame numbers is one ascending contiguous run.
+#[derive(Debug, Default)]
+struct ContigRun {
+    first: Option<u64>,
+    expected: u64,
+}
+
+impl ContigRun {
+    /// Feeds the next page frame numbers, in order.
+    ///
+    /// Returns `false` as soon as one does not follow its predecessor.
+    fn extend(&mut self, pfns: impl IntoIterator<Item = u64>) -> bool {
+        for pfn in pfns {
+            if self.first.is_none() {
+                self.first = Some(pfn);
+            } else if pfn != self.expected {
+                return false;
+            }
+            self.expected = pfn.wrapping_add(1);
+        }
+        true
+    }
+
+    /// The first page frame number fed, if any.
+    fn first(&self) -> Option<u64> {
+        self.first
     }
 }
 
@@ -133,7 +208,7 @@ pub unsafe fn destroy_hw_queue(obj: *mut bindings::iommufd_object) {
         }
         let viommu = (*hwq).viommu;
         if !(*hwq).access.is_null() {
-            // `attach` stored these from a `PinnedAccess` of `viommu`, whose context it is.
+            // `pin` stored these from a `PinnedAccess` of `viommu`, whose context it is.
             drop(PinnedAccess::from_raw(
                 (*viommu).ictx,
                 (*hwq).access,
@@ -144,5 +219,40 @@ pub unsafe fn destroy_hw_queue(obj: *mut bindings::iommufd_object) {
         if !viommu.is_null() {
             bindings::refcount_dec(&raw mut (*viommu).obj.users);
         }
+    }
+}
+
+#[cfg(CONFIG_KUNIT)]
+#[macros::kunit_tests(rust_iommufd_hw_queue)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contiguity() {
+        let mut run = ContigRun::default();
+        assert_eq!(run.first(), None);
+        assert!(run.extend([7, 8, 9]));
+        assert!(run.extend([10]));
+        assert!(run.extend([]));
+        assert_eq!(run.first(), Some(7));
+        assert!(!run.extend([12]));
+
+        // Descending is not contiguous.
+        let mut run = ContigRun::default();
+        assert!(!run.extend([5, 4]));
+
+        // Repeated is not contiguous.
+        let mut run = ContigRun::default();
+        assert!(!run.extend([5, 5]));
+
+        // A gap at a chunk boundary is caught.
+        let mut run = ContigRun::default();
+        assert!(run.extend([1, 2]));
+        assert!(!run.extend([4, 5]));
+
+        // A single page is always contiguous, even the last frame.
+        let mut run = ContigRun::default();
+        assert!(run.extend([u64::MAX]));
+        assert_eq!(run.first(), Some(u64::MAX));
     }
 }

@@ -4,8 +4,8 @@
 //!
 //! A driver registers a region of its hardware on behalf of one of its objects
 //! ([`Ctx::register_mmap`]) and returns the offset to user space, which maps exactly that offset
-//! and length. `mmap()` asks for a [`MmapGrant`] ([`Ctx::grant_mmap`]), which holds a `users`
-//! reference on the owner, and hands it to the new VMA ([`MmapGrant::map`]).
+//! and length ([`Ctx::mmap_region`]); every VMA mapping it holds a `users` reference on the
+//! owner. The driver removes the region when the owner is destroyed ([`Ctx::unregister_mmap`]).
 //!
 //! The regions themselves stay inside this module: nothing outside can change where a region
 //! points, or keep one past its removal.
@@ -18,7 +18,10 @@ use crate::{
     bindings,
     io::PhysAddr,
     maple_tree::MapleTreeAlloc,
-    mm::virt::VmaNew,
+    mm::virt::{
+        flags,
+        VmaNew, //
+    },
     page::{
         PAGE_SHIFT,
         PAGE_SIZE, //
@@ -118,78 +121,69 @@ impl Ctx {
         }
     }
 
-    /// Looks up the region that contains the byte `offset`, and takes a `users` reference on its
-    /// owner, which keeps the owner (and so the region) alive while the grant or a mapping made
-    /// from it exists.
+    /// Maps the region that `vma`'s offset names into `vma`, uncached, as the `mmap()` file
+    /// operation of `/dev/iommu`.
     ///
-    /// Fails with `ENXIO` if there is no such region, if the owner is not yet published (its
-    /// allocation may still fail and destroy it), or if it is being destroyed.
-    pub fn grant_mmap(&self, offset: usize) -> Result<MmapGrant> {
-        let mut guard = self.mmap_regions().lock();
-        let region = guard.load(offset).ok_or(ENXIO)?;
-        let owner = region.owner;
-        // SAFETY: The region is in the tree, whose lock is held, so its owner is an allocated
-        // object of this context (type invariants of `MmapRegion`); `objects` is the context's
-        // object table, whose `xa_load` takes the RCU read lock itself.
-        let published = unsafe {
-            bindings::xa_load(
-                &raw mut (*self.as_raw()).objects,
-                (*owner.as_ptr()).id as usize,
-            ) == owner.as_ptr().cast()
-        };
-        if !published {
-            return Err(ENXIO);
-        }
-        // SAFETY: As above, the owner is allocated while the lock is held.
-        let owner = unsafe { UsersRef::try_get(owner) }.ok_or(ENXIO)?;
-        // INVARIANT: The owner holds the region while the reference is held.
-        Ok(MmapGrant {
-            owner,
-            vm_pgoff: region.vm_pgoff,
-            mmio_addr: region.mmio_addr,
-            length: region.length,
-        })
-    }
-}
-
-/// The right to map a registered region, holding a `users` reference on its owner.
-///
-/// # Invariants
-///
-/// `owner` is the owner of a region registered with these `vm_pgoff`, `mmio_addr` and `length`,
-/// so the range is memory user space may map while `owner` lives ([`Ctx::register_mmap`]).
-pub struct MmapGrant {
-    owner: UsersRef,
-    vm_pgoff: usize,
-    mmio_addr: PhysAddr,
-    length: usize,
-}
-
-impl MmapGrant {
-    /// Maps the region into `vma`, uncached, and hands the owner's reference to the VMA and to
-    /// every VMA derived from it, until the last one is unmapped.
-    ///
-    /// The VMA must cover the region exactly: its offset must be the region's first page and its
-    /// length the region's, else this fails with `ENXIO`. On success the VMA's offset is reset to
-    /// 0, as drivers do.
+    /// The VMA must be shared (`EINVAL`), not executable (`EPERM`), and cover a region exactly:
+    /// its offset must be the region's first page and its length the region's (`ENXIO`). The
+    /// region's owner must be published (`ENXIO`): it is not while its allocation may still
+    /// fail and destroy it. Each VMA mapping the region, and each VMA derived from one, holds a
+    /// `users` reference on the owner, so that `IOMMU_DESTROY` of it fails with `EBUSY` until
+    /// the last is unmapped; an owner being destroyed is not mapped (`ENXIO`). On success the
+    /// VMA's offset is reset to 0, as drivers do.
     ///
     /// # Safety
     ///
     /// The caller must not make `vma` a mixed map afterwards (see
     /// [`VmaNew::io_remap_pfn_range`]); the simplest way is to do nothing more with it.
-    pub unsafe fn map(self, vma: &VmaNew) -> Result {
-        if vma.pgoff() != self.vm_pgoff || vma.end() - vma.start() != self.length {
+    pub unsafe fn mmap_region(&self, vma: &VmaNew) -> Result {
+        let length = vma.end() - vma.start();
+        if length % PAGE_SIZE != 0 {
+            return Err(EINVAL);
+        }
+        if vma.flags() & flags::SHARED == 0 {
+            return Err(EINVAL);
+        }
+        if vma.flags() & flags::EXEC != 0 {
+            return Err(EPERM);
+        }
+
+        // The owner reference and the region's values, taken under the tree's lock.
+        let (owner, vm_pgoff, mmio_addr, region_length) = {
+            let mut guard = self.mmap_regions().lock();
+            let region = guard.load(vma.pgoff() << PAGE_SHIFT).ok_or(ENXIO)?;
+            let owner = region.owner;
+            // SAFETY: The region is in the tree, whose lock is held, so its owner is an
+            // allocated object of this context (type invariants of `MmapRegion`); `objects` is
+            // the context's object table, whose `xa_load` takes the RCU read lock itself.
+            let published = unsafe {
+                bindings::xa_load(
+                    &raw mut (*self.as_raw()).objects,
+                    (*owner.as_ptr()).id as usize,
+                ) == owner.as_ptr().cast()
+            };
+            if !published {
+                return Err(ENXIO);
+            }
+            // SAFETY: As above, the owner is allocated while the lock is held.
+            let owner = unsafe { UsersRef::try_get(owner) }.ok_or(ENXIO)?;
+            (owner, region.vm_pgoff, region.mmio_addr, region.length)
+        };
+        // The lookup finds a region by any offset inside it: only map it whole.
+        if vma.pgoff() != vm_pgoff || length != region_length {
             return Err(ENXIO);
         }
+
         vma.set_pgoff(0);
         vma.set_page_prot_noncached();
-        // SAFETY: The VMA has exactly the region's length, and the region is memory user space
-        // may map while its owner lives (type invariants); the VMA and every VMA derived from it
-        // hold a reference on the owner, given to it below. The caller does not make the VMA a
-        // mixed map.
-        unsafe { vma.io_remap_pfn_range((self.mmio_addr >> PAGE_SHIFT) as usize) }?;
+        // SAFETY: The VMA is shared and has exactly the region's length, and the region is
+        // memory user space may map shared while its owner lives (type invariants of
+        // `MmapRegion`, established by `register_mmap`'s caller); the VMA and every VMA derived
+        // from it hold a reference on the owner, given to it below. The caller does not make the
+        // VMA a mixed map.
+        unsafe { vma.io_remap_pfn_range((mmio_addr >> PAGE_SHIFT) as usize) }?;
         // Nothing fails from here on, so the reference cannot leak with a discarded VMA.
-        vma.set_data(self.owner);
+        vma.set_data(owner);
         Ok(())
     }
 }

@@ -5,7 +5,10 @@
 use super::{
     hw_queue::NewHwQueue,
     object::ObjectRef,
-    viommu::Viommu, //
+    viommu::{
+        HwQueueOps,
+        Viommu, //
+    },
 };
 use crate::{
     bindings,
@@ -58,6 +61,7 @@ impl<'a, T: Command> Ucmd<'a, T> {
     /// through the returned value for `'a`, which must end before the handler returns.
     #[inline]
     pub unsafe fn from_raw(ucmd: *mut bindings::iommufd_ucmd) -> Self {
+        // INVARIANT: As the caller guarantees.
         Self {
             // SAFETY: The dispatcher never passes a null `ucmd`.
             ucmd: unsafe { NonNull::new_unchecked(ucmd) },
@@ -96,17 +100,29 @@ impl<'a, T: Command> Ucmd<'a, T> {
         Ok(unsafe { ObjectRef::from_raw(ictx, obj.cast()) })
     }
 
-    /// Allocates the HW queue object of this ioctl, of `size` bytes, of which the core part
-    /// `struct iommufd_hw_queue` comes first and the driver's part follows.
+    /// Allocates the HW queue object of this ioctl, for a queue of type `queue_type` (a value of
+    /// `enum iommu_hw_queue_type`) on the vIOMMU whose HW queue operations are `ops`.
+    ///
+    /// The object has the size the driver gives for the type: the core part
+    /// `struct iommufd_hw_queue` first, the driver's part after it. Fails with `EOPNOTSUPP` if the
+    /// driver does not support the type, and, after a warning, if the size it gives cannot hold
+    /// the core part: that is a driver bug.
     ///
     /// The object belongs to the ioctl: the core publishes it if the handler succeeds, and
-    /// destroys it through [`destroy_hw_queue`] if the handler fails. Fails with `EOPNOTSUPP`,
-    /// after a warning, if `size` cannot hold the core part: that is a driver bug.
+    /// destroys it through [`destroy_hw_queue`] if the handler fails.
     ///
     /// [`destroy_hw_queue`]: super::destroy_hw_queue
-    pub fn alloc_hw_queue(&mut self, size: usize) -> Result<NewHwQueue<'a>> {
+    pub fn alloc_hw_queue<'v>(
+        &mut self,
+        ops: &HwQueueOps<'v>,
+        queue_type: u32,
+    ) -> Result<NewHwQueue<'a, 'v>> {
         static WARNED: AtomicBool = AtomicBool::new(false);
 
+        let size = ops.queue_size(queue_type);
+        if size == 0 {
+            return Err(EOPNOTSUPP);
+        }
         if size < size_of::<bindings::iommufd_hw_queue>() {
             if !WARNED.swap(true, Ordering::Relaxed) {
                 crate::warn_on!(true);
@@ -121,9 +137,9 @@ impl<'a, T: Command> Ucmd<'a, T> {
                 bindings::iommufd_object_type_IOMMUFD_OBJ_HW_QUEUE,
             )
         })?;
-        // SAFETY: A zero-filled `struct iommufd_hw_queue` of at least its own size, owned by
-        // this ioctl; `obj` is its first member.
-        Ok(unsafe { NewHwQueue::from_raw(obj.cast()) })
+        // SAFETY: A zero-filled `struct iommufd_hw_queue` of the size `ops` give for the type,
+        // owned by this ioctl; `obj` is its first member.
+        Ok(unsafe { NewHwQueue::from_raw(obj.cast(), ops, queue_type) })
     }
 
     /// Copies the command back to user space, up to the size user space gave.

@@ -58,7 +58,7 @@ pub struct HwQueueOps<'a> {
     init_phys: InitPhys,
 }
 
-impl HwQueueOps<'_> {
+impl<'a> HwQueueOps<'a> {
     /// The size of the driver's HW queue structure for queues of type `queue_type` (a value of
     /// `enum iommu_hw_queue_type`), or 0 if the driver does not support that type.
     #[inline]
@@ -69,7 +69,7 @@ impl HwQueueOps<'_> {
 
     /// The vIOMMU the operations belong to.
     #[inline]
-    pub(super) fn viommu(&self) -> &Viommu {
+    pub(super) fn viommu(&self) -> &'a Viommu {
         self.viommu
     }
 

@@ -6,7 +6,7 @@
 //! expect: E0603
 
 #[cfg(not(fail))]
-use kernel::iommu::iommufd::mmap::MmapGrant as MmapRegion;
+use kernel::iommu::iommufd::ctx::Ctx as MmapRegion;
 #[cfg(fail)]
 use kernel::iommu::iommufd::mmap::MmapRegion;
 

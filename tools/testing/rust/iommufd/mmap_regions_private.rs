@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! A context's MMIO regions are only reachable through the methods of `Ctx`: safe code can
-//! neither point a registered region at another address nor take one out of the tree and keep
-//! it past its owner's life.
+//! A context's region tree is private to the mmap abstraction: safe code cannot reach a
+//! registered region to point it at another address, nor take one out of the tree and keep it
+//! past its owner's life. (It may remove a region with `unregister_mmap`, which drops it.)
 //!
 //! expect: E0624
 

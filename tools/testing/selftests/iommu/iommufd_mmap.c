@@ -369,7 +369,7 @@ TEST_F(mmap_region, race_with_failed_alloc)
 	struct iommu_viommu_selftest data = { .in_data = 1 };
 	struct iommu_viommu_alloc *cmd;
 	struct iommu_viommu_selftest next;
-	volatile unsigned long *shared;
+	unsigned long *shared;
 	uint32_t viommu_id;
 	unsigned int i;
 	off_t offset;
@@ -384,9 +384,8 @@ TEST_F(mmap_region, race_with_failed_alloc)
 
 	shared = mmap(NULL, PAGE_SIZE, RW, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, shared);
-	shared[0] = 0; /* stop */
-	shared[1] = 0; /* mmap() attempts */
-	shared[2] = 0; /* mmap() successes */
+	/* stop, mmap() attempts and mmap() successes, shared with the racer */
+	memset(shared, 0, 3 * sizeof(*shared));
 
 	cmd = mmap(NULL, PAGE_SIZE, RW, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, cmd);
@@ -403,7 +402,7 @@ TEST_F(mmap_region, race_with_failed_alloc)
 	child = fork();
 	ASSERT_NE(-1, child);
 	if (!child) {
-		while (!shared[0]) {
+		while (!__atomic_load_n(&shared[0], __ATOMIC_RELAXED)) {
 			void *p = map(self->fd, LEN, RW, MAP_SHARED, offset);
 
 			__atomic_fetch_add(&shared[1], 1, __ATOMIC_RELAXED);
@@ -425,7 +424,7 @@ TEST_F(mmap_region, race_with_failed_alloc)
 		    errno != EFAULT)
 			break;
 	}
-	shared[0] = 1;
+	__atomic_store_n(&shared[0], 1, __ATOMIC_RELAXED);
 	ASSERT_EQ(child, waitpid(child, &status, 0));
 	ASSERT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(RACE_ALLOCS, i);
@@ -436,7 +435,7 @@ TEST_F(mmap_region, race_with_failed_alloc)
 	EXPECT_EQ(MAP_FAILED, map(self->fd, LEN, RW, MAP_SHARED, offset));
 	EXPECT_EQ(ENXIO, errno);
 	munmap(cmd, PAGE_SIZE);
-	munmap((void *)shared, PAGE_SIZE);
+	munmap(shared, PAGE_SIZE);
 }
 
 TEST_HARNESS_MAIN

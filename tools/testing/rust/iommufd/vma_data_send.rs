@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Data attached to a VMA is dropped by whichever thread unmaps it and borrowed on fork, so it
-//! must be `Send` and `Sync`.
+//! Data attached to a VMA is dropped by whichever thread unmaps it or tears down the address
+//! space, so it must be `Send` (this data is `Sync`).
 //!
 //! expect: E0277
 
@@ -11,14 +11,13 @@ use kernel::{
     types::ForeignOwnable, //
 };
 
-/// Data that is neither `Send` nor `Sync`, as a raw pointer.
+/// Data that is neither `Send` nor `Sync` by itself, as a raw pointer.
 pub struct Local(*mut u8);
 
 #[cfg(not(fail))]
-// SAFETY: Only for the positive control; `Local` is never used.
+// SAFETY: `Local` is never used; only its impls are compiled.
 unsafe impl Send for Local {}
 
-#[cfg(not(fail))]
 // SAFETY: As above.
 unsafe impl Sync for Local {}
 

@@ -1,0 +1,23 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The driver initializes a HW queue once: a second `init` at another index would leave the
+//! queue in two of the driver's slots, one of them dangling once the queue is destroyed.
+//!
+//! expect: E0382
+
+use kernel::{
+    iommu::iommufd::PinnedHwQueue,
+    prelude::*, //
+};
+
+/// Initializes a queue at index 0, and again at index 1.
+pub fn init_twice(queue: PinnedHwQueue<'_>) -> Result<u32> {
+    #[cfg(fail)]
+    {
+        let queue = queue;
+        let _ = queue.init(0);
+        queue.init(1)
+    }
+    #[cfg(not(fail))]
+    queue.init(0)
+}
