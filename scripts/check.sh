@@ -146,7 +146,7 @@ boot() { # name image dir kmemleak tests
 	set +e
 	# shellcheck disable=SC2086
 	timeout --foreground -k 10 "$BOOT_TIMEOUT" qemu-system-x86_64 \
-		-machine q35 -cpu max -m 4G -smp "$QEMU_SMP" -no-reboot \
+		-machine q35 -cpu max,la57=off -m 4G -smp "$QEMU_SMP" -no-reboot \
 		-display none -monitor none \
 		-serial "file:$dir/console.log" -serial "file:$dir/tests.log" \
 		-kernel "$image" -initrd "$dir/initramfs.cpio.gz" \
