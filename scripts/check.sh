@@ -158,11 +158,12 @@ boot() { # name image dir kmemleak tests
 	if [ "$verbose" = 1 ]; then
 		sed -n '/^@@hwq begin/,/^@@hwq done/p' "$dir/tests.log" | grep -v '^@@hwq'
 	fi
-	# KUnit suites exist only where Rust code is built in.
+	# KUnit suites exist only where the project's Rust code is built in:
+	# the Rust HW queue, or the emulated Tegra241 CMDQV (on both kernels).
 	config=$(dirname "$image")/../../../.config
 	case " $tests " in *" kunit "*)
-		grep -q '^CONFIG_IOMMUFD_HW_QUEUE_RUST=y' "$config" 2>/dev/null &&
-			expect_kunit=1 ;;
+		grep -qE '^CONFIG_(IOMMUFD_HW_QUEUE_RUST|IOMMUFD_TEGRA241_CMDQV_EMU)=y' \
+			"$config" 2>/dev/null && expect_kunit=1 ;;
 	esac
 	python3 "$REPO/scripts/judge.py" --name "$name" --tests "$tests" \
 		--expect-kunit "$expect_kunit" \

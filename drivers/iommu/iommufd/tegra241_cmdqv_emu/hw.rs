@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The emulated hardware: a Tegra241 CMDQV whose register pages are kernel memory.
+//!
+//! The driver programs it through the typed registers of [`regs`](super::regs), over [`Io`],
+//! exactly as it would program real MMIO. Where real hardware reacts to a write by itself (a
+//! status bit following an enable bit), the emulation reacts when the driver tells it that it
+//! wrote: [`Cmdqv::settle`].
+//!
+//! The geometry is that of a small Grace CMDQV: version 1, four VINTFs (VINTF0 is the host's),
+//! sixteen VCMDQs, so four LVCMDQs per VINTF, and sixteen SID slots per VINTF.
+
+use super::regs::{
+    CMDQV_CONFIG,
+    CMDQV_PARAM,
+    CMDQV_STATUS,
+    MAX_LVCMDQS,
+    MAX_SIDS_PER_VINTF,
+    MAX_VINTFS,
+    VINTF_CONFIG,
+    VINTF_STATUS, //
+};
+use kernel::{
+    io::{
+        register::Array,
+        sysmem::SysMem,
+        Io, //
+    },
+    prelude::*,
+};
+
+/// A 64 KiB page of registers.
+pub(crate) type RegPage = SysMem<0x10000>;
+
+/// The CMDQV's version.
+const VERSION: u32 = 1;
+/// log2 of the number of VINTFs.
+pub(crate) const NUM_VINTF_LOG2: u32 = 2;
+/// log2 of the number of VCMDQs, shared out evenly among the VINTFs.
+pub(crate) const NUM_VCMDQ_LOG2: u32 = 4;
+/// log2 of the SID slots of each VINTF.
+pub(crate) const NUM_SID_PER_VM_LOG2: u32 = 4;
+
+const _: () = assert!(1 << NUM_VINTF_LOG2 <= MAX_VINTFS);
+const _: () = assert!(1 << (NUM_VCMDQ_LOG2 - NUM_VINTF_LOG2) <= MAX_LVCMDQS);
+const _: () = assert!(1 << NUM_SID_PER_VM_LOG2 <= MAX_SIDS_PER_VINTF);
+
+/// The two pages of a VINTF.
+pub(crate) struct VintfPages {
+    /// The LVCMDQ queue registers, which a VMM maps for its guest.
+    pub(crate) page0: RegPage,
+    /// The LVCMDQ base registers, which only the host writes.
+    pub(crate) page1: RegPage,
+}
+
+/// An emulated Tegra241 CMDQV.
+pub(crate) struct Cmdqv {
+    config: RegPage,
+    vintfs: KVec<VintfPages>,
+}
+
+impl Cmdqv {
+    /// Powers the hardware on: every register zero, `PARAM` describing it.
+    pub(crate) fn new() -> Result<Self> {
+        let config = RegPage::new()?;
+        config.write_reg(
+            CMDQV_PARAM::zeroed()
+                .with_const_ver::<VERSION>()
+                .with_const_num_vintf_log2::<NUM_VINTF_LOG2>()
+                .with_const_num_vcmdq_log2::<NUM_VCMDQ_LOG2>()
+                .with_const_num_sid_per_vm_log2::<NUM_SID_PER_VM_LOG2>(),
+        );
+        let count = 1usize << NUM_VINTF_LOG2;
+        let mut vintfs = KVec::with_capacity(count, GFP_KERNEL)?;
+        for _ in 0..count {
+            vintfs.push(
+                VintfPages {
+                    page0: RegPage::new()?,
+                    page1: RegPage::new()?,
+                },
+                GFP_KERNEL,
+            )?;
+        }
+        Ok(Self { config, vintfs })
+    }
+
+    /// The config page: global registers and the VINTFs' blocks.
+    pub(crate) fn config(&self) -> &RegPage {
+        &self.config
+    }
+
+    /// The pages of VINTF `index`, if it exists.
+    pub(crate) fn vintf(&self, index: usize) -> Option<&VintfPages> {
+        self.vintfs.get(index)
+    }
+
+    /// Lets the hardware react to what the driver wrote: each status follows its enable bit.
+    pub(crate) fn settle(&self) {
+        let on = self.config.read(CMDQV_CONFIG).cmdqv_en();
+        self.config.update(CMDQV_STATUS, |r| r.with_enabled(on));
+        for v in 0..self.vintfs.len() {
+            // `v` is below the number of VINTFs, which fits the arrays (checked above).
+            let (Some(config), Some(status)) = (VINTF_CONFIG::try_at(v), VINTF_STATUS::try_at(v))
+            else {
+                continue;
+            };
+            let on = on && self.config.read(config).enable();
+            self.config.update(status, |r| r.with_enabled(on));
+        }
+    }
+}
+
+#[kunit_tests(tegra241_cmdqv_emu_hw)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn power_on() -> Result {
+        let hw = Cmdqv::new()?;
+        let param = hw.config().read(CMDQV_PARAM);
+        assert_eq!(param.ver().get(), 1);
+        assert_eq!(param.num_vintf_log2().get(), NUM_VINTF_LOG2);
+        assert_eq!(param.num_vcmdq_log2().get(), NUM_VCMDQ_LOG2);
+        assert_eq!(param.num_sid_per_vm_log2().get(), NUM_SID_PER_VM_LOG2);
+        assert!(hw.vintf(4).is_none());
+        // Each VINTF has two 64 KiB pages of its own, page0 to be mapped by a VMM.
+        let vintf = hw.vintf(3).ok_or(EINVAL)?;
+        assert_eq!(vintf.page0.phys_addr() % 0x10000, 0);
+        assert_ne!(vintf.page0.phys_addr(), vintf.page1.phys_addr());
+        assert_eq!(vintf.page0.read::<u32, _>(0xfffcusize), 0);
+        Ok(())
+    }
+
+    #[test]
+    fn enable_handshake() -> Result {
+        let hw = Cmdqv::new()?;
+        let config = hw.config();
+        config.write_reg(CMDQV_CONFIG::zeroed().with_cmdqv_en(true));
+        config.write(Array::at(1), VINTF_CONFIG::zeroed().with_enable(true));
+        assert!(!config.read(CMDQV_STATUS).enabled());
+        hw.settle();
+        assert!(config.read(CMDQV_STATUS).enabled());
+        assert!(config.read(VINTF_STATUS::at(1)).enabled());
+        assert!(!config.read(VINTF_STATUS::at(2)).enabled());
+        // A VINTF is off while the CMDQV is.
+        config.write_reg(CMDQV_CONFIG::zeroed());
+        hw.settle();
+        assert!(!config.read(CMDQV_STATUS).enabled());
+        assert!(!config.read(VINTF_STATUS::at(1)).enabled());
+        Ok(())
+    }
+}
