@@ -15,7 +15,10 @@
 //! - [`hw`]: the emulated hardware, whose register pages are kernel memory accessed through
 //!   [`Io`](kernel::io::Io), as real MMIO would be;
 //! - [`queue`] and [`ste`]: the rules the driver applies to what a VMM asks for, with upstream's
-//!   errnos.
+//!   errnos;
+//! - [`vintf`]: the driver's programming of a guest's VINTF (enable, LVCMDQs, SID slots) over
+//!   a register-access trait, [`vintf::CmdqvHw`], which the emulated hardware implements and
+//!   real MMIO could.
 //!
 //! At load it powers the emulated CMDQV on and enables it, as a driver's probe would.
 
@@ -35,13 +38,12 @@ mod regs;
 #[allow(dead_code)]
 #[path = "tegra241_cmdqv_emu/ste.rs"]
 mod ste;
+#[allow(dead_code)]
+#[path = "tegra241_cmdqv_emu/vintf.rs"]
+mod vintf;
 
 use hw::Cmdqv;
-use regs::{
-    CMDQV_CONFIG,
-    CMDQV_PARAM,
-    CMDQV_STATUS, //
-};
+use regs::CMDQV_PARAM;
 
 module! {
     type: Tegra241CmdqvEmu,
@@ -58,23 +60,14 @@ struct Tegra241CmdqvEmu {
 impl kernel::Module for Tegra241CmdqvEmu {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         let hw = Cmdqv::new()?;
-        let config = hw.config();
-        config.write_reg(CMDQV_CONFIG::zeroed().with_cmdqv_en(true));
-        hw.settle();
-        if !config.read(CMDQV_STATUS).enabled() {
-            return Err(ETIMEDOUT);
-        }
-        let param = config.read(CMDQV_PARAM);
-        let (vintfs, vcmdqs) = (
-            1u32 << param.num_vintf_log2().get(),
-            1u32 << param.num_vcmdq_log2().get(),
-        );
+        vintf::enable_cmdqv(&hw)?;
+        let geometry = vintf::Geometry::read(&hw);
         pr_info!(
             "version {}, {} VINTFs of {} LVCMDQs and {} SID slots\n",
-            param.ver().get(),
-            vintfs,
-            vcmdqs / vintfs,
-            1u32 << param.num_sid_per_vm_log2().get()
+            hw.config().read(CMDQV_PARAM).ver().get(),
+            geometry.vintfs,
+            geometry.lvcmdqs,
+            geometry.sids
         );
         Ok(Self { _hw: hw })
     }

@@ -20,6 +20,7 @@ use super::regs::{
     VINTF_CONFIG,
     VINTF_STATUS, //
 };
+use super::vintf::CmdqvHw;
 use kernel::{
     io::{
         register::Array,
@@ -107,6 +108,22 @@ impl Cmdqv {
             let on = on && self.config.read(config).enable();
             self.config.update(status, |r| r.with_enabled(on));
         }
+    }
+}
+
+impl CmdqvHw for Cmdqv {
+    type Page = RegPage;
+
+    fn config(&self) -> &RegPage {
+        &self.config
+    }
+
+    fn vintf_pages(&self, index: usize) -> Option<(&RegPage, &RegPage)> {
+        self.vintfs.get(index).map(|v| (&v.page0, &v.page1))
+    }
+
+    fn settle(&self) {
+        Cmdqv::settle(self)
     }
 }
 
