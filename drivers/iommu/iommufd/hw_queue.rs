@@ -54,7 +54,8 @@ fn hw_queue_alloc(mut ucmd: Ucmd<'_, AllocCmd>) -> Result {
 
     let viommu = ucmd.get_viommu(viommu_id)?;
     let ops = viommu.hw_queue_ops().ok_or(EOPNOTSUPP)?;
-    // From here on a failure makes the core destroy the queue, releasing what it holds.
+    // Once the queue is allocated, a failure makes the core destroy it, releasing what it
+    // holds.
     let hw_queue = ucmd.alloc_hw_queue(&ops, queue_type)?;
     check_page_array(iova, length)?;
     let id = hw_queue.pin(iova, length)?.init(index)?;
