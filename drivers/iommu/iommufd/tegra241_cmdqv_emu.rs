@@ -44,6 +44,7 @@ mod vintf;
 
 use hw::Cmdqv;
 use regs::CMDQV_PARAM;
+use vintf::CmdqvHw;
 
 module! {
     type: Tegra241CmdqvEmu,

@@ -5,7 +5,7 @@
 //! The driver programs it through the typed registers of [`regs`](super::regs), over [`Io`],
 //! exactly as it would program real MMIO. Where real hardware reacts to a write by itself (a
 //! status bit following an enable bit), the emulation reacts when the driver tells it that it
-//! wrote: [`Cmdqv::settle`].
+//! wrote: [`CmdqvHw::settle`].
 //!
 //! The geometry is that of a small Grace CMDQV: version 1, four VINTFs (VINTF0 is the host's),
 //! sixteen VCMDQs, so four LVCMDQs per VINTF, and sixteen SID slots per VINTF.
@@ -84,31 +84,6 @@ impl Cmdqv {
         }
         Ok(Self { config, vintfs })
     }
-
-    /// The config page: global registers and the VINTFs' blocks.
-    pub(crate) fn config(&self) -> &RegPage {
-        &self.config
-    }
-
-    /// The pages of VINTF `index`, if it exists.
-    pub(crate) fn vintf(&self, index: usize) -> Option<&VintfPages> {
-        self.vintfs.get(index)
-    }
-
-    /// Lets the hardware react to what the driver wrote: each status follows its enable bit.
-    pub(crate) fn settle(&self) {
-        let on = self.config.read(CMDQV_CONFIG).cmdqv_en();
-        self.config.update(CMDQV_STATUS, |r| r.with_enabled(on));
-        for v in 0..self.vintfs.len() {
-            // `v` is below the number of VINTFs, which fits the arrays (checked above).
-            let (Some(config), Some(status)) = (VINTF_CONFIG::try_at(v), VINTF_STATUS::try_at(v))
-            else {
-                continue;
-            };
-            let on = on && self.config.read(config).enable();
-            self.config.update(status, |r| r.with_enabled(on));
-        }
-    }
 }
 
 impl CmdqvHw for Cmdqv {
@@ -122,8 +97,19 @@ impl CmdqvHw for Cmdqv {
         self.vintfs.get(index).map(|v| (&v.page0, &v.page1))
     }
 
+    /// Each status follows its enable bit.
     fn settle(&self) {
-        Cmdqv::settle(self)
+        let on = self.config.read(CMDQV_CONFIG).cmdqv_en();
+        self.config.update(CMDQV_STATUS, |r| r.with_enabled(on));
+        for v in 0..self.vintfs.len() {
+            // `v` is below the number of VINTFs, which fits the arrays (checked above).
+            let (Some(config), Some(status)) = (VINTF_CONFIG::try_at(v), VINTF_STATUS::try_at(v))
+            else {
+                continue;
+            };
+            let on = on && self.config.read(config).enable();
+            self.config.update(status, |r| r.with_enabled(on));
+        }
     }
 }
 
@@ -139,12 +125,12 @@ mod tests {
         assert_eq!(param.num_vintf_log2().get(), NUM_VINTF_LOG2);
         assert_eq!(param.num_vcmdq_log2().get(), NUM_VCMDQ_LOG2);
         assert_eq!(param.num_sid_per_vm_log2().get(), NUM_SID_PER_VM_LOG2);
-        assert!(hw.vintf(4).is_none());
+        assert!(hw.vintf_pages(4).is_none());
         // Each VINTF has two 64 KiB pages of its own, page0 to be mapped by a VMM.
-        let vintf = hw.vintf(3).ok_or(EINVAL)?;
-        assert_eq!(vintf.page0.phys_addr() % 0x10000, 0);
-        assert_ne!(vintf.page0.phys_addr(), vintf.page1.phys_addr());
-        assert_eq!(vintf.page0.read::<u32, _>(0xfffcusize), 0);
+        let (page0, page1) = hw.vintf_pages(3).ok_or(EINVAL)?;
+        assert_eq!(page0.phys_addr() % 0x10000, 0);
+        assert_ne!(page0.phys_addr(), page1.phys_addr());
+        assert_eq!(page0.read::<u32, _>(0xfffcusize), 0);
         Ok(())
     }
 

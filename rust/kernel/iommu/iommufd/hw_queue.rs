@@ -141,12 +141,6 @@ pub struct PinnedHwQueue<'a> {
 }
 
 impl PinnedHwQueue<'_> {
-    /// The physical address of the queue's first byte.
-    #[inline]
-    pub fn base_pa(&self) -> PhysAddr {
-        self.base_pa
-    }
-
     /// Lets the driver initialize the queue at `index`, with the physical address of its first
     /// byte, and returns the object ID the queue will have once the ioctl publishes it.
     #[inline]

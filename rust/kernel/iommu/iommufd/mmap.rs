@@ -138,7 +138,7 @@ impl Ctx {
     /// [`VmaNew::io_remap_pfn_range`]); the simplest way is to do nothing more with it.
     pub unsafe fn mmap_region(&self, vma: &VmaNew) -> Result {
         let length = vma.end() - vma.start();
-        if length % PAGE_SIZE != 0 {
+        if !page_aligned(length as u64) {
             return Err(EINVAL);
         }
         if vma.flags() & flags::SHARED == 0 {
