@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * A backend for the iommufd selftest's mock devices of one flavour.
+ *
+ * Mock devices created with MOCK_FLAGS_DEVICE_TEGRA241_CMDQV present the
+ * hardware that a registered backend module emulates: their hardware
+ * information, and the vIOMMUs (with their vDEVICEs, nested domains and HW
+ * queues) allocated on them, come from the backend. Without a backend such
+ * devices cannot be created (EOPNOTSUPP). Other mock devices are unaffected.
+ */
+#ifndef __IOMMUFD_MOCK_BACKEND_H
+#define __IOMMUFD_MOCK_BACKEND_H
+
+#include <linux/types.h>
+
+struct device;
+struct iommu_domain;
+struct iommu_user_data;
+struct iommufd_viommu;
+struct iommufd_viommu_ops;
+struct module;
+
+/**
+ * struct iommufd_mock_backend - Hooks serving a flavour of mock devices
+ * @hw_info: As &iommu_ops.hw_info, for a device of the flavour. @type is an
+ *           enum iommu_hw_info_type, passed as u32.
+ * @get_viommu_size: As &iommu_ops.get_viommu_size. @viommu_type is an enum
+ *                   iommu_viommu_type, passed as u32. Must return 0 for
+ *                   IOMMU_VIOMMU_TYPE_SELFTEST, which the mock serves itself.
+ * @viommu_init: As &iommu_ops.viommu_init. The mock then installs a copy of
+ *               @viommu_ops whose destroy also releases the backend module.
+ * @viommu_ops: The operations of the backend's vIOMMUs; destroy is required.
+ *
+ * Each hook gets the @priv given at registration first, where a driver's
+ * iommu_ops would find its instance from the device.
+ *
+ * The mock holds a reference on the backend's module for each of its
+ * vIOMMUs, so the module cannot be unloaded while one exists.
+ */
+struct iommufd_mock_backend {
+	void *(*hw_info)(void *priv, struct device *dev, u32 *length,
+			 u32 *type);
+	size_t (*get_viommu_size)(void *priv, struct device *dev,
+				  u32 viommu_type);
+	int (*viommu_init)(void *priv, struct iommufd_viommu *viommu,
+			   struct iommu_domain *parent_domain,
+			   const struct iommu_user_data *user_data);
+	const struct iommufd_viommu_ops *viommu_ops;
+};
+
+/* EBUSY if another backend is registered */
+int iommufd_mock_backend_register(const struct iommufd_mock_backend *backend,
+				  struct module *owner, void *priv);
+void iommufd_mock_backend_unregister(const struct iommufd_mock_backend *backend);
+
+/* The physical stream ID of a device of the flavour; EINVAL for others */
+int iommufd_mock_dev_sid(struct device *dev, u32 *sid);
+
+/* Attach a device of the flavour to a backend's nested domain */
+int iommufd_mock_attach_nested(struct iommu_domain *domain, struct device *dev,
+			       struct iommu_domain *old);
+
+#endif
