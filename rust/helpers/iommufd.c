@@ -1,10 +1,44 @@
 // SPDX-License-Identifier: GPL-2.0
 
 /*
- * Static inline functions of iommufd's private header, for the HW queue in
- * Rust. They call into iommufd, so they exist only when iommufd is built in
- * (CONFIG_IOMMUFD_HW_QUEUE_RUST depends on IOMMUFD=y).
+ * Static inline functions of iommufd's headers. They call into iommufd, so
+ * they exist only when iommufd is built in: the driver side's with
+ * IOMMUFD=y, the private header's with CONFIG_IOMMUFD_HW_QUEUE_RUST (which
+ * depends on IOMMUFD=y).
  */
+
+#if IS_BUILTIN(CONFIG_IOMMUFD)
+#include <linux/iommu.h>
+
+__rust_helper int
+rust_helper___iommu_copy_struct_from_user(void *dst_data,
+					  const struct iommu_user_data *src_data,
+					  unsigned int data_type, size_t data_len,
+					  size_t min_len)
+{
+	return __iommu_copy_struct_from_user(dst_data, src_data, data_type,
+					     data_len, min_len);
+}
+
+__rust_helper int rust_helper___iommu_copy_struct_from_user_array(
+	void *dst_data, const struct iommu_user_data_array *src_array,
+	unsigned int data_type, unsigned int index, size_t data_len,
+	size_t min_len)
+{
+	return __iommu_copy_struct_from_user_array(dst_data, src_array,
+						   data_type, index, data_len,
+						   min_len);
+}
+
+__rust_helper int
+rust_helper___iommu_copy_struct_to_user(const struct iommu_user_data *dst_data,
+					void *src_data, unsigned int data_type,
+					size_t data_len, size_t min_len)
+{
+	return __iommu_copy_struct_to_user(dst_data, src_data, data_type,
+					   data_len, min_len);
+}
+#endif
 
 #if IS_ENABLED(CONFIG_IOMMUFD_HW_QUEUE_RUST)
 #include "../../drivers/iommu/iommufd/iommufd_private.h"

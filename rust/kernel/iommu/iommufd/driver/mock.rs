@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A backend for the iommufd selftest's mock devices.
+//!
+//! C header: [`drivers/iommu/iommufd/iommufd_mock_backend.h`](srctree/drivers/iommu/iommufd/iommufd_mock_backend.h).
+//!
+//! The selftest's mock devices created with `MOCK_FLAGS_DEVICE_TEGRA241_CMDQV` present the
+//! hardware of a backend module: their hardware information and their vIOMMUs come from the
+//! registered [`Backend`]. Each of its vIOMMUs holds a reference on the module, so the module
+//! cannot be unloaded while one exists.
+
+use super::{
+    nested::Attach,
+    viommu::{
+        Driver,
+        Viommu, //
+    },
+};
+use crate::{
+    bindings,
+    device::Device,
+    error::to_result,
+    prelude::*,
+    sync::{
+        Arc,
+        ArcBorrow, //
+    },
+    transmute::AsBytes, //
+};
+use core::marker::PhantomData;
+
+/// A vIOMMU driver serving the selftest's mock devices of its flavour.
+pub trait Backend: Driver {
+    /// The hardware information of `dev` of type `data_type` (a value of
+    /// `enum iommu_hw_info_type`; `IOMMU_HW_INFO_TYPE_DEFAULT` asks for the default one).
+    fn hw_info(iommu: ArcBorrow<'_, Self::Iommu>, dev: &Device, data_type: u32) -> Result<HwInfo>;
+}
+
+/// Hardware information for `IOMMU_GET_HW_INFO`: a structure of `include/uapi/linux/iommufd.h`
+/// and its type.
+pub struct HwInfo {
+    data: KVec<u8>,
+    data_type: u32,
+}
+
+impl HwInfo {
+    /// Information of type `data_type` (a value of `enum iommu_hw_info_type`).
+    pub fn new<T: AsBytes>(data_type: u32, value: &T) -> Result<Self> {
+        if core::mem::size_of::<T>() == 0 {
+            return Err(EINVAL);
+        }
+        let mut data = KVec::new();
+        data.extend_from_slice(value.as_bytes(), GFP_KERNEL)?;
+        Ok(Self { data, data_type })
+    }
+}
+
+/// The physical stream ID of a mock device of the backend's flavour.
+///
+/// Fails with `EINVAL` for any other device.
+pub fn dev_sid(dev: &Device) -> Result<u32> {
+    let mut sid = 0;
+    // SAFETY: `dev` is a valid device.
+    to_result(unsafe { bindings::iommufd_mock_dev_sid(dev.as_raw(), &mut sid) })?;
+    Ok(sid)
+}
+
+/// Attaches a mock device of the backend's flavour to a nested domain of the backend, as the
+/// selftest's mock keeps track of the domain of each of its devices.
+///
+/// Fails with `EINVAL` for any other device.
+pub fn attach_nested(attach: &Attach<'_>) -> Result {
+    // SAFETY: The pointers are valid for the attachment (type invariants of `Attach`).
+    to_result(unsafe {
+        bindings::iommufd_mock_attach_nested(attach.domain, attach.dev, attach.old)
+    })
+}
+
+/// The registration of backend `T`, with its IOMMU instance, for the life of the value.
+pub struct Registration<T: Backend> {
+    table: &'static bindings::iommufd_mock_backend,
+    _iommu: Arc<T::Iommu>,
+    _p: PhantomData<T>,
+}
+
+// SAFETY: The table is immutable static data, whose callbacks may run on any thread; the
+// instance is `Send + Sync` (`Driver::Iommu`).
+unsafe impl<T: Backend> Send for Registration<T> {}
+// SAFETY: As above; the registration has no method taking `&self`.
+unsafe impl<T: Backend> Sync for Registration<T> {}
+
+impl<T: Backend> Registration<T> {
+    const TABLE: bindings::iommufd_mock_backend = bindings::iommufd_mock_backend {
+        hw_info: Some(Self::hw_info_callback),
+        get_viommu_size: Some(Self::size_callback),
+        viommu_init: Some(Self::viommu_init_callback),
+        viommu_ops: Viommu::<T>::ops(),
+    };
+
+    const fn table() -> &'static bindings::iommufd_mock_backend {
+        &Self::TABLE
+    }
+
+    /// Registers `T` as the backend, serving the devices of its flavour with `iommu`, owned by
+    /// `module`.
+    ///
+    /// Fails with `EBUSY` when another backend is registered.
+    pub fn new(module: &'static ThisModule, iommu: Arc<T::Iommu>) -> Result<Self> {
+        let table = Self::table();
+        // SAFETY: `table` is static and its callbacks are valid for it; `priv` is the instance,
+        // kept alive by the registration. It is unregistered when the value is dropped, which
+        // happens before `module` goes away.
+        to_result(unsafe {
+            bindings::iommufd_mock_backend_register(
+                table,
+                module.as_ptr(),
+                Arc::as_ptr(&iommu).cast_mut().cast(),
+            )
+        })?;
+        Ok(Self {
+            table,
+            _iommu: iommu,
+            _p: PhantomData,
+        })
+    }
+
+    /// The instance behind `priv`.
+    ///
+    /// # Safety
+    ///
+    /// `priv_` is the `priv` of a live registration of `T` (`new`), for `'a`.
+    unsafe fn iommu<'a>(priv_: *mut c_void) -> ArcBorrow<'a, T::Iommu> {
+        // SAFETY: `priv_` is `Arc::as_ptr()` of the registration's instance, alive for `'a`
+        // (contract).
+        unsafe { ArcBorrow::from_raw(priv_.cast::<T::Iommu>()) }
+    }
+
+    /// # Safety
+    ///
+    /// Called by the selftest with the registration's `priv`, holding a reference on the
+    /// module, a mock device of the flavour and valid in/out pointers.
+    unsafe extern "C" fn hw_info_callback(
+        priv_: *mut c_void,
+        dev: *mut bindings::device,
+        length: *mut u32,
+        data_type: *mut u32,
+    ) -> *mut c_void {
+        // SAFETY: Valid for the call (contract); the module, so the registration, stays.
+        let (iommu, dev, requested) =
+            unsafe { (Self::iommu(priv_), Device::from_raw(dev), *data_type) };
+        let info = match T::hw_info(iommu, dev, requested) {
+            Ok(info) => info,
+            Err(e) => return e.to_ptr(),
+        };
+        let Ok(len) = u32::try_from(info.data.len()) else {
+            return EINVAL.to_ptr();
+        };
+        let (ptr, _, _) = info.data.into_raw_parts();
+        // SAFETY: Valid for writes (contract).
+        unsafe {
+            *length = len;
+            *data_type = info.data_type;
+        }
+        // The buffer is kmalloc()ed; the caller kfree()s it.
+        ptr.cast()
+    }
+
+    /// # Safety
+    ///
+    /// Called by the selftest with the registration's `priv` and a mock device of the flavour.
+    unsafe extern "C" fn size_callback(
+        _priv: *mut c_void,
+        _dev: *mut bindings::device,
+        viommu_type: u32,
+    ) -> usize {
+        Viommu::<T>::size(viommu_type)
+    }
+
+    /// # Safety
+    ///
+    /// Called by the selftest with the registration's `priv`, holding a reference on the
+    /// module, and a vIOMMU of type `T::TYPE` of the size [`Viommu::size`] gave, to initialize.
+    unsafe extern "C" fn viommu_init_callback(
+        priv_: *mut c_void,
+        viommu: *mut bindings::iommufd_viommu,
+        _parent: *mut bindings::iommu_domain,
+        user_data: *const bindings::iommu_user_data,
+    ) -> c_int {
+        // SAFETY: Per the contract, which is `init_raw`'s.
+        unsafe { Viommu::<T>::init_raw(Self::iommu(priv_), viommu, user_data) }
+    }
+}
+
+impl<T: Backend> Drop for Registration<T> {
+    fn drop(&mut self) {
+        // SAFETY: Registered by `new`; no vIOMMU of the backend exists, since each holds a
+        // reference on the module being unloaded.
+        unsafe { bindings::iommufd_mock_backend_unregister(self.table) };
+    }
+}

@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Driver-specific structures that user space passes to a driver through iommufd.
+//!
+//! C header: [`include/linux/iommu.h`](srctree/include/linux/iommu.h).
+//!
+//! The structures are defined in `include/uapi/linux/iommufd.h`, each tagged by a data type that
+//! user space names alongside. A structure may grow at its end: a driver reads and writes the
+//! length user space knows, from the length of the first version (`min_len`) up to the size the
+//! kernel knows, as `iommu_copy_struct_from_user()` and `iommu_copy_struct_to_user()` do.
+
+use crate::{
+    bindings,
+    error::to_result,
+    prelude::*,
+    transmute::{
+        AsBytes,
+        FromBytes, //
+    },
+    types::Opaque,
+};
+use core::mem::{
+    size_of,
+    MaybeUninit, //
+};
+
+/// Driver data passed by user space, `struct iommu_user_data`.
+#[repr(transparent)]
+pub struct UserData(Opaque<bindings::iommu_user_data>);
+
+impl UserData {
+    /// Creates a reference from a pointer iommufd passed to a driver operation.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` is valid for reads for `'a`, and its `uptr` and `len` describe user memory.
+    pub(super) unsafe fn from_raw<'a>(ptr: *const bindings::iommu_user_data) -> &'a Self {
+        // SAFETY: `UserData` is transparent over the C structure; valid per the contract.
+        unsafe { &*ptr.cast() }
+    }
+
+    fn as_raw(&self) -> *const bindings::iommu_user_data {
+        self.0.get()
+    }
+
+    /// The data type user space gave, a value of the enum of the operation's structures.
+    pub fn data_type(&self) -> u32 {
+        // SAFETY: Valid by the type invariant of the reference (`from_raw`).
+        unsafe { (*self.as_raw()).type_ }
+    }
+
+    /// Reads a `T` of data type `data_type`, which user space knows from `min_len` bytes on.
+    ///
+    /// Fails with `EINVAL` when the data type differs or the length is below `min_len` or above
+    /// the size of `T`, and with `EFAULT` when user memory cannot be read.
+    pub fn read<T: FromBytes>(&self, data_type: u32, min_len: usize) -> Result<T> {
+        let mut value = MaybeUninit::<T>::zeroed();
+        // SAFETY: `value` is writable for `size_of::<T>()` bytes; `self` is valid.
+        to_result(unsafe {
+            bindings::__iommu_copy_struct_from_user(
+                value.as_mut_ptr().cast(),
+                self.as_raw(),
+                data_type,
+                size_of::<T>(),
+                min_len,
+            )
+        })?;
+        // SAFETY: Zeroed then partly overwritten with bytes, which is a valid `T` (`FromBytes`).
+        Ok(unsafe { value.assume_init() })
+    }
+
+    /// Writes `value` back, of data type `data_type`, in the length user space knows, from
+    /// `min_len` bytes on; errors as for [`UserData::read`].
+    pub fn write<T: AsBytes>(&self, data_type: u32, mut value: T, min_len: usize) -> Result {
+        // SAFETY: `value` is readable for `size_of::<T>()` bytes (the C prototype is not const
+        // but only reads it); `self` is valid.
+        to_result(unsafe {
+            bindings::__iommu_copy_struct_to_user(
+                self.as_raw(),
+                (&raw mut value).cast(),
+                data_type,
+                size_of::<T>(),
+                min_len,
+            )
+        })
+    }
+}
+
+/// An array of driver-specific entries passed by user space, `struct iommu_user_data_array`.
+///
+/// The driver reports how many entries it handled ([`UserDataArray::set_handled`]); iommufd
+/// copies that number back to user space, also when the operation fails.
+#[repr(transparent)]
+pub struct UserDataArray(Opaque<bindings::iommu_user_data_array>);
+
+impl UserDataArray {
+    /// Creates a reference from a pointer iommufd passed to a driver operation.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` is valid for reads and writes for `'a`, and describes user memory.
+    pub(super) unsafe fn from_raw<'a>(ptr: *mut bindings::iommu_user_data_array) -> &'a mut Self {
+        // SAFETY: `UserDataArray` is transparent over the C structure; valid per the contract.
+        unsafe { &mut *ptr.cast() }
+    }
+
+    fn as_raw(&self) -> *mut bindings::iommu_user_data_array {
+        self.0.get()
+    }
+
+    /// The number of entries user space passed.
+    pub fn len(&self) -> u32 {
+        // SAFETY: Valid by the type invariant of the reference (`from_raw`).
+        unsafe { (*self.as_raw()).entry_num }
+    }
+
+    /// Whether user space passed no entry.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Reads entry `index` as a `T` of data type `data_type` (see [`UserData::read`]).
+    ///
+    /// Fails with `EINVAL` for an index past the entries, besides [`UserData::read`]'s errors.
+    pub fn read<T: FromBytes>(&self, index: u32, data_type: u32, min_len: usize) -> Result<T> {
+        if index >= self.len() {
+            return Err(EINVAL);
+        }
+        let mut value = MaybeUninit::<T>::zeroed();
+        // SAFETY: `value` is writable for `size_of::<T>()` bytes; `self` is valid and `index` is
+        // below its number of entries.
+        to_result(unsafe {
+            bindings::__iommu_copy_struct_from_user_array(
+                value.as_mut_ptr().cast(),
+                self.as_raw(),
+                data_type,
+                index,
+                size_of::<T>(),
+                min_len,
+            )
+        })?;
+        // SAFETY: Zeroed then partly overwritten with bytes, which is a valid `T` (`FromBytes`).
+        Ok(unsafe { value.assume_init() })
+    }
+
+    /// Reports that the first `handled` entries were handled.
+    pub fn set_handled(&mut self, handled: u32) {
+        // SAFETY: Valid for writes by the type invariant of the reference (`from_raw`).
+        unsafe { (*self.as_raw()).entry_num = handled.min(self.len()) };
+    }
+}
+
+/// Marks the structures of `include/uapi/linux/iommufd.h` that drivers exchange with user space.
+macro_rules! impl_user_struct {
+    ($($t:ident),* $(,)?) => {$(
+        // SAFETY: A structure of fixed-width integers and arrays of them, without padding.
+        unsafe impl FromBytes for bindings::$t {}
+        // SAFETY: As above: every byte is initialized.
+        unsafe impl AsBytes for bindings::$t {}
+    )*};
+}
+
+impl_user_struct!(
+    iommu_hw_info_arm_smmuv3,
+    iommu_hw_info_tegra241_cmdqv,
+    iommu_hwpt_arm_smmuv3,
+    iommu_viommu_arm_smmuv3_invalidate,
+    iommu_viommu_tegra241_cmdqv,
+    iommu_vevent_tegra241_cmdqv,
+);
