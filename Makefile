@@ -51,7 +51,7 @@ kmake = $(MAKE) -s -C $(WORK_SRC) O=$(BUILD)/obj-$(1) $(KMAKE_VARS) -j$(JOBS)
 SELFTEST_DIR := $(BUILD)/selftests
 UAPI_DIR := $(BUILD)/uapi
 
-.PHONY: check compile-fail run bench toolchain source overlay configs kernels selftests \
+.PHONY: check compile-fail run bench toolchain source overlay configs kernels oot selftests \
 	clean distclean export-patches clippy rustfmt checkpatch FORCE
 
 # Compile-fail tests of the Rust abstractions, against the Rust kernel's
@@ -111,8 +111,19 @@ kernels: overlay configs
 	@for c in $(CONFIGS); do \
 		echo "build: $$c kernel"; \
 		start=$$(date +%s); \
-		$(call kmake,$$c) bzImage; \
+		$(call kmake,$$c) bzImage modules; \
 		echo "build: $$c kernel done in $$(( $$(date +%s) - start )) s"; \
+	done
+
+# The emulated Tegra241 CMDQV built out of tree, through the top-level
+# Kbuild, against each built kernel: what a developer does with the module
+# alone.
+oot: kernels
+	@for c in $(CONFIGS); do \
+		echo "oot: tegra241_cmdqv_emu.ko against the $$c kernel"; \
+		$(MAKE) -s -C $(BUILD)/obj-$$c M=$(REPO) MO=$(BUILD)/oot-$$c \
+			$(KMAKE_VARS) -j$(JOBS) modules || exit 1; \
+		ls -l $(BUILD)/oot-$$c/drivers/iommu/iommufd/tegra241_cmdqv_emu.ko || exit 1; \
 	done
 
 # uAPI headers and the statically linked selftests: the upstream ones from
@@ -151,7 +162,7 @@ bench: kernels selftests
 # Lint the project's Rust code (the kernel crate and the HW queue crate).
 clippy: overlay $(BUILD)/obj-rust/.config
 	cd $(WORK_SRC) && touch $$(cd $(REPO) && git ls-files --cached --others --exclude-standard '*.rs')
-	$(call kmake,rust) CLIPPY=1 bzImage
+	$(call kmake,rust) CLIPPY=1 bzImage modules
 
 rustfmt:
 	rustfmt --edition 2021 --check --config-path $(BASE_SRC)/.rustfmt.toml \

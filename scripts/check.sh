@@ -75,11 +75,16 @@ else
 	plan+=("off|$upstream" "on|$leakcheck")
 fi
 
-make_initramfs() { # dir tests
-	local root=$1/root t suite tests=$2
+make_initramfs() { # dir tests objdir
+	local root=$1/root t suite tests=$2 objdir=$3 ko
 	rm -rf "$root"
-	mkdir -p "$root"/{bin,dev,proc,sys,tmp,tests}
+	mkdir -p "$root"/{bin,dev,proc,sys,tmp,tests,modules}
 	cp /bin/busybox "$root/bin/busybox"
+	# The project's modules, loaded at boot (their KUnit suites run then)
+	# and unloaded and loaded again by the tests.
+	for ko in "$objdir"/drivers/iommu/iommufd/*.ko; do
+		[ -f "$ko" ] && cp "$ko" "$root/modules/"
+	done
 	for t in $tests; do
 		suite=${t%%:*}
 		[ "$suite" = kunit ] && continue
@@ -110,6 +115,11 @@ mount -t devtmpfs devtmpfs /dev 2>/dev/null
 mount -t debugfs debugfs /sys/kernel/debug
 mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
 mount -t tmpfs tmpfs /tmp
+for ko in /modules/*.ko; do
+	[ -f "\$ko" ] || continue
+	echo "hwq: loading \$ko" >/dev/kmsg
+	insmod "\$ko" || echo "hwq: loading \$ko failed" >/dev/kmsg
+done
 cd /tmp
 exec 3>/dev/ttyS1
 echo "@@hwq begin" >&3
@@ -140,7 +150,8 @@ boot() { # name image dir kmemleak tests
 	local expect_kunit=0
 	mkdir -p "$dir"
 	rm -f "$dir"/console.log "$dir"/tests.log
-	make_initramfs "$dir" "$tests"
+	config=$(dirname "$image")/../../../.config
+	make_initramfs "$dir" "$tests" "$(dirname "$config")"
 	echo "check: booting $name kernel ($image), kmemleak=$kmemleak"
 	start=$(date +%s)
 	set +e
@@ -158,11 +169,11 @@ boot() { # name image dir kmemleak tests
 	if [ "$verbose" = 1 ]; then
 		sed -n '/^@@hwq begin/,/^@@hwq done/p' "$dir/tests.log" | grep -v '^@@hwq'
 	fi
-	# KUnit suites exist only where the project's Rust code is built in:
-	# the Rust HW queue, or the emulated Tegra241 CMDQV (on both kernels).
-	config=$(dirname "$image")/../../../.config
+	# KUnit suites exist only where the project's Rust code is built: the
+	# Rust HW queue, or the emulated Tegra241 CMDQV (on both kernels, a
+	# module loaded at boot).
 	case " $tests " in *" kunit "*)
-		grep -qE '^CONFIG_(IOMMUFD_HW_QUEUE_RUST|IOMMUFD_TEGRA241_CMDQV_EMU)=y' \
+		grep -qE '^CONFIG_(IOMMUFD_HW_QUEUE_RUST|IOMMUFD_TEGRA241_CMDQV_EMU)=[ym]' \
 			"$config" 2>/dev/null && expect_kunit=1 ;;
 	esac
 	python3 "$REPO/scripts/judge.py" --name "$name" --tests "$tests" \

@@ -20,31 +20,39 @@
 //!   a register-access trait, [`vintf::CmdqvHw`], which the emulated hardware implements and
 //!   real MMIO could.
 //!
-//! At load it powers the emulated CMDQV on and enables it, as a driver's probe would.
+//! - [`smmu`]: the ID registers of the SMMUv3 it extends;
+//! - [`viommu`]: the vIOMMU driver that VMMs reach through iommufd, serving the selftest's mock
+//!   devices created with `MOCK_FLAGS_DEVICE_TEGRA241_CMDQV`.
+//!
+//! At load it powers the emulated CMDQV on and enables it, as a driver's probe would, then
+//! registers as the backend of those mock devices; it can be unloaded once no vIOMMU of it is
+//! left.
 
 use kernel::{
-    io::Io,
+    iommu::iommufd::driver::mock,
     prelude::*, //
 };
 
 #[path = "tegra241_cmdqv_emu/hw.rs"]
 mod hw;
-// The vIOMMU driver that applies these rules comes next; KUnit tests them now.
-#[allow(dead_code)]
 #[path = "tegra241_cmdqv_emu/queue.rs"]
 mod queue;
 #[path = "tegra241_cmdqv_emu/regs.rs"]
 mod regs;
-#[allow(dead_code)]
+#[path = "tegra241_cmdqv_emu/smmu.rs"]
+mod smmu;
 #[path = "tegra241_cmdqv_emu/ste.rs"]
 mod ste;
-#[allow(dead_code)]
 #[path = "tegra241_cmdqv_emu/vintf.rs"]
 mod vintf;
+#[path = "tegra241_cmdqv_emu/viommu.rs"]
+mod viommu;
 
 use hw::Cmdqv;
-use regs::CMDQV_PARAM;
-use vintf::CmdqvHw;
+use viommu::{
+    CmdqvDev,
+    CmdqvViommu, //
+};
 
 module! {
     type: Tegra241CmdqvEmu,
@@ -52,24 +60,27 @@ module! {
     authors: ["iommufd-hwq developers"],
     description: "Emulated Tegra241 CMDQV for the iommufd selftest",
     license: "GPL",
+    imports_ns: ["IOMMUFD"],
 }
 
 struct Tegra241CmdqvEmu {
-    _hw: Cmdqv,
+    _registration: mock::Registration<CmdqvViommu>,
 }
 
 impl kernel::Module for Tegra241CmdqvEmu {
-    fn init(_module: &'static ThisModule) -> Result<Self> {
-        let hw = Cmdqv::new()?;
-        vintf::enable_cmdqv(&hw)?;
-        let geometry = vintf::Geometry::read(&hw);
+    fn init(module: &'static ThisModule) -> Result<Self> {
+        let cmdqv = CmdqvDev::new(Cmdqv::new()?)?;
+        let geometry = cmdqv.geometry();
+        // Last: from here on, the selftest's devices of the flavour reach the module.
+        let registration = mock::Registration::new(module, cmdqv)?;
         pr_info!(
-            "version {}, {} VINTFs of {} LVCMDQs and {} SID slots\n",
-            hw.config().read(CMDQV_PARAM).ver().get(),
+            "version 1, {} VINTFs of {} LVCMDQs and {} SID slots\n",
             geometry.vintfs,
             geometry.lvcmdqs,
             geometry.sids
         );
-        Ok(Self { _hw: hw })
+        Ok(Self {
+            _registration: registration,
+        })
     }
 }

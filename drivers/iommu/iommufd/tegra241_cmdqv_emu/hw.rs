@@ -28,6 +28,7 @@ use kernel::{
         Io, //
     },
     prelude::*,
+    sync::Arc,
 };
 
 /// A 64 KiB page of registers.
@@ -48,8 +49,9 @@ const _: () = assert!(1 << NUM_SID_PER_VM_LOG2 <= MAX_SIDS_PER_VINTF);
 
 /// The two pages of a VINTF.
 pub(crate) struct VintfPages {
-    /// The LVCMDQ queue registers, which a VMM maps for its guest.
-    pub(crate) page0: RegPage,
+    /// The LVCMDQ queue registers, which a VMM maps for its guest: shared with the mappings,
+    /// which may outlive a vIOMMU's use of the VINTF by a little.
+    pub(crate) page0: Arc<RegPage>,
     /// The LVCMDQ base registers, which only the host writes.
     pub(crate) page1: RegPage,
 }
@@ -76,13 +78,25 @@ impl Cmdqv {
         for _ in 0..count {
             vintfs.push(
                 VintfPages {
-                    page0: RegPage::new()?,
+                    page0: Arc::new(RegPage::new()?, GFP_KERNEL)?,
                     page1: RegPage::new()?,
                 },
                 GFP_KERNEL,
             )?;
         }
         Ok(Self { config, vintfs })
+    }
+}
+
+impl Cmdqv {
+    /// The version, as `PARAM.VER` reports it.
+    pub(crate) fn version(&self) -> u8 {
+        self.config.read(CMDQV_PARAM).ver().get() as u8
+    }
+
+    /// Page0 of VINTF `index`, the page a VMM maps, if the VINTF exists.
+    pub(crate) fn vintf_page0(&self, index: usize) -> Option<Arc<RegPage>> {
+        self.vintfs.get(index).map(|v| v.page0.clone())
     }
 }
 
@@ -94,7 +108,7 @@ impl CmdqvHw for Cmdqv {
     }
 
     fn vintf_pages(&self, index: usize) -> Option<(&RegPage, &RegPage)> {
-        self.vintfs.get(index).map(|v| (&v.page0, &v.page1))
+        self.vintfs.get(index).map(|v| (&*v.page0, &v.page1))
     }
 
     /// Each status follows its enable bit.

@@ -35,6 +35,13 @@ pub(crate) struct NestedSte {
     pub(crate) enable_ats: bool,
 }
 
+impl NestedSte {
+    /// Whether the entry translates (stage 1), rather than aborting or bypassing.
+    pub(crate) fn translates(&self) -> bool {
+        self.ste[0] & STE0_V != 0 && (self.ste[0] & STE0_CFG_MASK) >> STE0_CFG_SHIFT == CFG_S1_TRANS
+    }
+}
+
 /// Checks a guest's STE: an entry that is not valid becomes all zeroes; a valid one may only set
 /// the nesting-allowed bits, with the abort, bypass or stage-1 configuration and no or full ATS,
 /// else `EIO`.

@@ -40,15 +40,10 @@ use kernel::{
     prelude::*,
 };
 
-/// A page of CMDQV registers, on real MMIO or emulated.
-pub(crate) trait RegPage: Io + IoKnownSize + IoCapable<u32> + IoCapable<u64> {}
-
-impl<T: Io + IoKnownSize + IoCapable<u32> + IoCapable<u64>> RegPage for T {}
-
 /// A CMDQV's register pages.
 pub(crate) trait CmdqvHw {
-    /// The type of its pages.
-    type Page: RegPage;
+    /// The type of its pages: a page of CMDQV registers, on real MMIO or emulated.
+    type Page: Io + IoKnownSize + IoCapable<u32> + IoCapable<u64>;
 
     /// The config page.
     fn config(&self) -> &Self::Page;
@@ -292,7 +287,7 @@ impl Vintf {
     }
 
     /// Frees the LVCMDQs in descending order, disables the VINTF and clears its SID slots.
-    pub(crate) fn disable(mut self, hw: &impl CmdqvHw) -> Result {
+    pub(crate) fn disable(&mut self, hw: &impl CmdqvHw) -> Result {
         for lvcmdq in (0..self.geometry.lvcmdqs).rev() {
             if self.taken(lvcmdq) {
                 self.free_lvcmdq(hw, lvcmdq)?;
@@ -321,7 +316,7 @@ mod tests {
         let hw = enabled_hw()?;
         assert_eq!(Vintf::enable(&hw, 0, 1).err(), Some(EINVAL));
         assert_eq!(Vintf::enable(&hw, 4, 1).err(), Some(EINVAL));
-        let vintf = Vintf::enable(&hw, 2, 0x1234)?;
+        let mut vintf = Vintf::enable(&hw, 2, 0x1234)?;
         assert_eq!(vintf.index(), 2);
         let config = hw.config().read(VINTF_CONFIG::at(2));
         assert_eq!(config.vmid().get(), 0x1234);

@@ -1,0 +1,324 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The vIOMMU driver: what a VMM gets from the emulated CMDQV through iommufd.
+//!
+//! Each vIOMMU of type `IOMMU_VIOMMU_TYPE_TEGRA241_CMDQV` is a guest's VINTF, as upstream's
+//! `tegra241_cmdqv_init_vintf_user()` sets it up: the VINTF's page0 is handed to the VMM for
+//! `mmap()`, vDEVICEs take SID slots, and HW queues of type `IOMMU_HW_QUEUE_TYPE_TEGRA241_CMDQV`
+//! are its LVCMDQs. Nested domains carry the guest's SMMUv3 stream table entries.
+
+use super::{
+    hw::{
+        Cmdqv,
+        RegPage, //
+    },
+    smmu,
+    ste::{
+        validate_vste,
+        NestedSte, //
+    },
+    vintf::{
+        self,
+        Geometry,
+        Vintf, //
+    },
+};
+use kernel::{
+    bindings,
+    device::Device,
+    io::PhysAddr,
+    iommu::iommufd::driver::{
+        mock::{
+            self,
+            Backend,
+            HwInfo, //
+        },
+        Attach,
+        Driver,
+        HwQueueInit,
+        MmapMemory,
+        NestedOps,
+        UserData,
+        VDeviceInfo,
+        Viommu,
+        ViommuInit, //
+    },
+    new_mutex,
+    prelude::*,
+    sync::{
+        Arc,
+        ArcBorrow,
+        Mutex, //
+    },
+};
+
+/// The emulated CMDQV as its vIOMMUs see it: the hardware and which VINTFs are given out.
+#[pin_data]
+pub(crate) struct CmdqvDev {
+    hw: Cmdqv,
+    geometry: Geometry,
+    /// Bit `v` is set while VINTF `v` belongs to a vIOMMU.
+    #[pin]
+    vintfs: Mutex<u64>,
+}
+
+impl CmdqvDev {
+    /// The CMDQV of `hw`, enabled.
+    pub(crate) fn new(hw: Cmdqv) -> Result<Arc<Self>> {
+        vintf::enable_cmdqv(&hw)?;
+        let geometry = Geometry::read(&hw);
+        Arc::pin_init(
+            try_pin_init!(Self {
+                hw,
+                geometry,
+                vintfs <- new_mutex!(0),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// The geometry of the hardware.
+    pub(crate) fn geometry(&self) -> Geometry {
+        self.geometry
+    }
+
+    /// Takes the first free VINTF for a guest; VINTF0 is the host's. `ENOSPC` if none is free.
+    fn take_vintf(&self) -> Result<usize> {
+        let mut taken = self.vintfs.lock();
+        let index = (1..self.geometry.vintfs.min(u64::BITS) as usize)
+            .find(|&v| *taken & (1 << v) == 0)
+            .ok_or(ENOSPC)?;
+        *taken |= 1 << index;
+        Ok(index)
+    }
+
+    fn release_vintf(&self, index: usize) {
+        *self.vintfs.lock() &= !(1 << index);
+    }
+}
+
+/// A guest's VINTF, shared by its vIOMMU, vDEVICEs and HW queues; disabled and given back when
+/// the last of them goes, which is the vIOMMU.
+#[pin_data(PinnedDrop)]
+struct Guest {
+    cmdqv: Arc<CmdqvDev>,
+    index: usize,
+    #[pin]
+    vintf: Mutex<Vintf>,
+}
+
+#[pinned_drop]
+impl PinnedDrop for Guest {
+    fn drop(self: Pin<&mut Self>) {
+        // Upstream's tegra241_vintf_hw_deinit(): queues in descending order, then the VINTF.
+        if self.vintf.lock().disable(&self.cmdqv.hw).is_err() {
+            pr_warn!("VINTF{}: reset failed\n", self.index);
+        }
+        self.cmdqv.release_vintf(self.index);
+    }
+}
+
+/// A vIOMMU: a guest's VINTF.
+pub(crate) struct CmdqvViommu {
+    guest: Arc<Guest>,
+}
+
+/// A vDEVICE: a SID slot of the VINTF, mapping the guest's vSID to the device's SID.
+pub(crate) struct SidSlot {
+    guest: Arc<Guest>,
+    slot: usize,
+}
+
+impl Drop for SidSlot {
+    fn drop(&mut self) {
+        if self
+            .guest
+            .vintf
+            .lock()
+            .free_sid(&self.guest.cmdqv.hw, self.slot)
+            .is_err()
+        {
+            pr_warn!(
+                "VINTF{}: SID slot {} not in use\n",
+                self.guest.index,
+                self.slot
+            );
+        }
+    }
+}
+
+/// A HW queue: an LVCMDQ of the VINTF, programmed with the guest queue's base.
+pub(crate) struct Lvcmdq {
+    guest: Arc<Guest>,
+    index: u32,
+}
+
+impl Drop for Lvcmdq {
+    fn drop(&mut self) {
+        if self
+            .guest
+            .vintf
+            .lock()
+            .free_lvcmdq(&self.guest.cmdqv.hw, self.index)
+            .is_err()
+        {
+            pr_warn!(
+                "VINTF{}: LVCMDQ{} not allocated\n",
+                self.guest.index,
+                self.index
+            );
+        }
+    }
+}
+
+/// A nested domain: the guest's STE, checked.
+pub(crate) struct NestedStes {
+    ste: NestedSte,
+}
+
+impl NestedOps for NestedStes {
+    fn attach_dev(&self, attach: &Attach<'_>) -> Result {
+        // Upstream's arm_smmu_attach_prepare_vmaster(): a translating entry needs the device's
+        // vSID for its invalidations, so a vDEVICE first (`ENOENT`); abort and bypass do not.
+        if self.ste.translates() {
+            attach.virt_id()?;
+        }
+        mock::attach_nested(attach)
+    }
+}
+
+/// The length of `struct iommu_viommu_tegra241_cmdqv` in its first version.
+const VIOMMU_DATA_LEN: usize = core::mem::size_of::<bindings::iommu_viommu_tegra241_cmdqv>();
+/// The length of `struct iommu_hwpt_arm_smmuv3` in its first version.
+const HWPT_DATA_LEN: usize = core::mem::size_of::<bindings::iommu_hwpt_arm_smmuv3>();
+
+#[vtable]
+impl Driver for CmdqvViommu {
+    const TYPE: u32 = bindings::iommu_viommu_type_IOMMU_VIOMMU_TYPE_TEGRA241_CMDQV;
+
+    type Iommu = CmdqvDev;
+    type VDevice = SidSlot;
+    type HwQueue = Lvcmdq;
+    type Nested = NestedStes;
+
+    fn init(
+        cmdqv: ArcBorrow<'_, CmdqvDev>,
+        viommu: &mut ViommuInit<'_>,
+        user_data: Option<&UserData>,
+    ) -> Result<Self> {
+        // Upstream's tegra241_cmdqv_init_vintf_user(), in its order.
+        let user_data = user_data.ok_or(EINVAL)?;
+        let mut data: bindings::iommu_viommu_tegra241_cmdqv =
+            user_data.read(Self::TYPE, VIOMMU_DATA_LEN)?;
+        let index = cmdqv.take_vintf()?;
+        let vintf = match Vintf::enable(&cmdqv.hw, index, index as u16) {
+            Ok(vintf) => vintf,
+            Err(e) => {
+                cmdqv.release_vintf(index);
+                return Err(e);
+            }
+        };
+        // From here on, dropping `guest` unwinds.
+        let guest = Arc::pin_init(
+            try_pin_init!(Guest {
+                cmdqv: cmdqv.into(),
+                index,
+                vintf <- new_mutex!(vintf),
+            }),
+            GFP_KERNEL,
+        )?;
+        let page0: Arc<RegPage> = cmdqv.hw.vintf_page0(index).ok_or(EINVAL)?;
+        let region = viommu.alloc_mmap(page0 as Arc<dyn MmapMemory>)?;
+        data.out_vintf_mmap_offset = region.offset;
+        data.out_vintf_mmap_length = region.length;
+        user_data.write(Self::TYPE, data, VIOMMU_DATA_LEN)?;
+        Ok(Self { guest })
+    }
+
+    fn vdevice_init(viommu: &Viommu<Self>, vdev: &VDeviceInfo<'_>) -> Result<SidSlot> {
+        let guest = &viommu.guest;
+        // A device behind another IOMMU: the core's answer for a real SMMU.
+        let psid = mock::dev_sid(vdev.device())?;
+        // Upstream's tegra241_vintf_init_vsid(): vSID range, then a free slot. Mock devices
+        // have one stream each.
+        let slot = guest
+            .vintf
+            .lock()
+            .alloc_sid(&guest.cmdqv.hw, vdev.virt_id(), psid)?;
+        Ok(SidSlot {
+            guest: guest.clone(),
+            slot,
+        })
+    }
+
+    fn hw_queue_supported(queue_type: u32) -> bool {
+        queue_type == bindings::iommu_hw_queue_type::IOMMU_HW_QUEUE_TYPE_TEGRA241_CMDQV.0
+    }
+
+    fn hw_queue_init(
+        viommu: &Viommu<Self>,
+        queue: &mut HwQueueInit<'_, Self>,
+        index: u32,
+        base_pa: PhysAddr,
+    ) -> Result<Lvcmdq> {
+        let guest = &viommu.guest;
+        let mut vintf = guest.vintf.lock();
+        // Upstream's tegra241_vintf_alloc_lvcmdq_user(): index, then length and base, checked;
+        // the LVCMDQ mapped, reset and given its base, not enabled.
+        vintf.alloc_lvcmdq(&guest.cmdqv.hw, index, queue.length(), base_pa, smmu::CMDQS)?;
+        // Queues are destroyed in descending order: the previous one stays while this one is.
+        if index > 0 {
+            if let Err(e) = queue.depend_on(index - 1) {
+                // The previous queue is being destroyed: as if it were gone already.
+                let _ = vintf.free_lvcmdq(&guest.cmdqv.hw, index);
+                return Err(if e == ENOENT { EIO } else { e });
+            }
+        }
+        Ok(Lvcmdq {
+            guest: guest.clone(),
+            index,
+        })
+    }
+
+    fn alloc_domain_nested(
+        _viommu: &Viommu<Self>,
+        flags: u32,
+        user_data: &UserData,
+    ) -> Result<NestedStes> {
+        // Upstream's arm_vsmmu_alloc_domain_nested().
+        if flags != 0 {
+            return Err(EOPNOTSUPP);
+        }
+        let data: bindings::iommu_hwpt_arm_smmuv3 = user_data.read(
+            bindings::iommu_hwpt_data_type_IOMMU_HWPT_DATA_ARM_SMMUV3,
+            HWPT_DATA_LEN,
+        )?;
+        let ste = validate_vste([u64::from_le(data.ste[0]), u64::from_le(data.ste[1])])?;
+        Ok(NestedStes { ste })
+    }
+}
+
+impl Backend for CmdqvViommu {
+    fn hw_info(cmdqv: ArcBorrow<'_, CmdqvDev>, _dev: &Device, data_type: u32) -> Result<HwInfo> {
+        // Upstream's arm_smmu_hw_info(), then tegra241_cmdqv_hw_info() for its own type.
+        match data_type {
+            bindings::iommu_hw_info_type_IOMMU_HW_INFO_TYPE_DEFAULT
+            | bindings::iommu_hw_info_type_IOMMU_HW_INFO_TYPE_ARM_SMMUV3 => HwInfo::new(
+                bindings::iommu_hw_info_type_IOMMU_HW_INFO_TYPE_ARM_SMMUV3,
+                &smmu::hw_info(),
+            ),
+            bindings::iommu_hw_info_type_IOMMU_HW_INFO_TYPE_TEGRA241_CMDQV => {
+                let geometry = cmdqv.geometry;
+                let info = bindings::iommu_hw_info_tegra241_cmdqv {
+                    flags: 0,
+                    version: cmdqv.hw.version(),
+                    log2vcmdqs: geometry.lvcmdqs.trailing_zeros() as u8,
+                    log2vsids: geometry.sids.trailing_zeros() as u8,
+                    __reserved: 0,
+                };
+                HwInfo::new(data_type, &info)
+            }
+            _ => Err(EOPNOTSUPP),
+        }
+    }
+}
