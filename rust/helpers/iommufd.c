@@ -30,6 +30,14 @@ __rust_helper int rust_helper___iommu_copy_struct_from_user_array(
 						   min_len);
 }
 
+__rust_helper int rust_helper_iommu_copy_struct_from_full_user_array(
+	void *kdst, size_t kdst_entry_size,
+	struct iommu_user_data_array *user_array, unsigned int data_type)
+{
+	return iommu_copy_struct_from_full_user_array(kdst, kdst_entry_size,
+						      user_array, data_type);
+}
+
 __rust_helper int
 rust_helper___iommu_copy_struct_to_user(const struct iommu_user_data *dst_data,
 					void *src_data, unsigned int data_type,

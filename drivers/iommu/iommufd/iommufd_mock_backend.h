@@ -35,7 +35,9 @@ struct module;
  * iommu_ops would find its instance from the device.
  *
  * The mock holds a reference on the backend's module for each of its
- * vIOMMUs, so the module cannot be unloaded while one exists.
+ * vIOMMUs, so the module cannot be unloaded while one exists, and for each
+ * call into the hooks. Unregistering waits for the vIOMMUs and calls left,
+ * which exist only if a backend unregisters before its module exits.
  */
 struct iommufd_mock_backend {
 	void *(*hw_info)(void *priv, struct device *dev, u32 *length,

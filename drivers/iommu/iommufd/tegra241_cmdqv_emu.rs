@@ -18,9 +18,10 @@
 //!   errnos;
 //! - [`vintf`]: the driver's programming of a guest's VINTF (enable, LVCMDQs, SID slots) over
 //!   a register-access trait, [`vintf::CmdqvHw`], which the emulated hardware implements and
-//!   real MMIO could.
-//!
+//!   real MMIO could;
 //! - [`smmu`]: the ID registers of the SMMUv3 it extends;
+//! - [`cmd`] and [`ring`]: the commands a guest queue carries and its pointer arithmetic, for
+//!   the engine that is to execute guest queues;
 //! - [`viommu`]: the vIOMMU driver that VMMs reach through iommufd, serving the selftest's mock
 //!   devices created with `MOCK_FLAGS_DEVICE_TEGRA241_CMDQV`.
 //!
@@ -33,12 +34,19 @@ use kernel::{
     prelude::*, //
 };
 
+// The engine that executes guest queues comes next; KUnit tests these now.
+#[allow(dead_code)]
+#[path = "tegra241_cmdqv_emu/cmd.rs"]
+mod cmd;
 #[path = "tegra241_cmdqv_emu/hw.rs"]
 mod hw;
 #[path = "tegra241_cmdqv_emu/queue.rs"]
 mod queue;
 #[path = "tegra241_cmdqv_emu/regs.rs"]
 mod regs;
+#[allow(dead_code)]
+#[path = "tegra241_cmdqv_emu/ring.rs"]
+mod ring;
 #[path = "tegra241_cmdqv_emu/smmu.rs"]
 mod smmu;
 #[path = "tegra241_cmdqv_emu/ste.rs"]

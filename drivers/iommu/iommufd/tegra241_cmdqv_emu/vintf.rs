@@ -263,6 +263,20 @@ impl Vintf {
         Ok(slot)
     }
 
+    /// The physical SID that virtual SID `vsid` stands for, as the hardware finds it: the
+    /// `SID_REPLACE` of the enabled slot whose `SID_MATCH` has it.
+    pub(crate) fn lookup_sid(&self, hw: &impl CmdqvHw, vsid: u32) -> Option<u32> {
+        (0..self.geometry.sids as usize)
+            .filter(|&slot| self.sids & (1 << slot) != 0)
+            .find_map(|slot| {
+                let index = sid_slot(self.index, slot)?;
+                let sid_match = hw.config().read(VINTF_SID_MATCH::try_at(index)?);
+                (sid_match.enable() && sid_match.virt_sid().get() == vsid).then(|| {
+                    VINTF_SID_REPLACE::try_at(index).map(|r| u32::from(hw.config().read(r)))
+                })?
+            })
+    }
+
     /// Takes SID slot `slot` back.
     pub(crate) fn free_sid(&mut self, hw: &impl CmdqvHw, slot: usize) -> Result {
         if slot >= self.geometry.sids as usize || self.sids & (1 << slot) == 0 {

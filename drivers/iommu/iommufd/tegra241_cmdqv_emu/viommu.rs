@@ -5,9 +5,12 @@
 //! Each vIOMMU of type `IOMMU_VIOMMU_TYPE_TEGRA241_CMDQV` is a guest's VINTF, as upstream's
 //! `tegra241_cmdqv_init_vintf_user()` sets it up: the VINTF's page0 is handed to the VMM for
 //! `mmap()`, vDEVICEs take SID slots, and HW queues of type `IOMMU_HW_QUEUE_TYPE_TEGRA241_CMDQV`
-//! are its LVCMDQs. Nested domains carry the guest's SMMUv3 stream table entries.
+//! are its LVCMDQs. Nested domains carry the guest's SMMUv3 stream table entries, and
+//! `IOMMU_HWPT_INVALIDATE` on the vIOMMU takes the guest's commands the trapped way, as upstream's
+//! `arm_vsmmu_cache_invalidate()` does.
 
 use super::{
+    cmd,
     hw::{
         Cmdqv,
         RegPage, //
@@ -39,6 +42,7 @@ use kernel::{
         MmapMemory,
         NestedOps,
         UserData,
+        UserDataArray,
         VDeviceInfo,
         Viommu,
         ViommuInit, //
@@ -103,16 +107,28 @@ impl CmdqvDev {
 struct Guest {
     cmdqv: Arc<CmdqvDev>,
     index: usize,
+    /// The VINTF, once enabled.
     #[pin]
-    vintf: Mutex<Vintf>,
+    vintf: Mutex<Option<Vintf>>,
+}
+
+impl Guest {
+    /// Runs `f` on the enabled VINTF, under its lock.
+    fn with_vintf<R>(&self, f: impl FnOnce(&mut Vintf, &Cmdqv) -> Result<R>) -> Result<R> {
+        let mut vintf = self.vintf.lock();
+        let vintf = (*vintf).as_mut().ok_or(ENODEV)?;
+        f(vintf, &self.cmdqv.hw)
+    }
 }
 
 #[pinned_drop]
 impl PinnedDrop for Guest {
     fn drop(self: Pin<&mut Self>) {
         // Upstream's tegra241_vintf_hw_deinit(): queues in descending order, then the VINTF.
-        if self.vintf.lock().disable(&self.cmdqv.hw).is_err() {
-            pr_warn!("VINTF{}: reset failed\n", self.index);
+        if let Some(vintf) = &mut *self.vintf.lock() {
+            if vintf.disable(&self.cmdqv.hw).is_err() {
+                pr_warn!("VINTF{}: reset failed\n", self.index);
+            }
         }
         self.cmdqv.release_vintf(self.index);
     }
@@ -133,9 +149,7 @@ impl Drop for SidSlot {
     fn drop(&mut self) {
         if self
             .guest
-            .vintf
-            .lock()
-            .free_sid(&self.guest.cmdqv.hw, self.slot)
+            .with_vintf(|vintf, hw| vintf.free_sid(hw, self.slot))
             .is_err()
         {
             pr_warn!(
@@ -157,9 +171,7 @@ impl Drop for Lvcmdq {
     fn drop(&mut self) {
         if self
             .guest
-            .vintf
-            .lock()
-            .free_lvcmdq(&self.guest.cmdqv.hw, self.index)
+            .with_vintf(|vintf, hw| vintf.free_lvcmdq(hw, self.index))
             .is_err()
         {
             pr_warn!(
@@ -211,22 +223,17 @@ impl Driver for CmdqvViommu {
         let mut data: bindings::iommu_viommu_tegra241_cmdqv =
             user_data.read(Self::TYPE, VIOMMU_DATA_LEN)?;
         let index = cmdqv.take_vintf()?;
-        let vintf = match Vintf::enable(&cmdqv.hw, index, index as u16) {
-            Ok(vintf) => vintf,
-            Err(e) => {
-                cmdqv.release_vintf(index);
-                return Err(e);
-            }
-        };
-        // From here on, dropping `guest` unwinds.
         let guest = Arc::pin_init(
             try_pin_init!(Guest {
                 cmdqv: cmdqv.into(),
                 index,
-                vintf <- new_mutex!(vintf),
+                vintf <- new_mutex!(None),
             }),
             GFP_KERNEL,
-        )?;
+        )
+        .inspect_err(|_| cmdqv.release_vintf(index))?;
+        // From here on, dropping `guest` disables the VINTF and gives it back.
+        *guest.vintf.lock() = Some(Vintf::enable(&cmdqv.hw, index, index as u16)?);
         let page0: Arc<RegPage> = cmdqv.hw.vintf_page0(index).ok_or(EINVAL)?;
         let region = viommu.alloc_mmap(page0 as Arc<dyn MmapMemory>)?;
         data.out_vintf_mmap_offset = region.offset;
@@ -241,10 +248,7 @@ impl Driver for CmdqvViommu {
         let psid = mock::dev_sid(vdev.device())?;
         // Upstream's tegra241_vintf_init_vsid(): vSID range, then a free slot. Mock devices
         // have one stream each.
-        let slot = guest
-            .vintf
-            .lock()
-            .alloc_sid(&guest.cmdqv.hw, vdev.virt_id(), psid)?;
+        let slot = guest.with_vintf(|vintf, hw| vintf.alloc_sid(hw, vdev.virt_id(), psid))?;
         Ok(SidSlot {
             guest: guest.clone(),
             slot,
@@ -262,22 +266,53 @@ impl Driver for CmdqvViommu {
         base_pa: PhysAddr,
     ) -> Result<Lvcmdq> {
         let guest = &viommu.guest;
-        let mut vintf = guest.vintf.lock();
-        // Upstream's tegra241_vintf_alloc_lvcmdq_user(): index, then length and base, checked;
-        // the LVCMDQ mapped, reset and given its base, not enabled.
-        vintf.alloc_lvcmdq(&guest.cmdqv.hw, index, queue.length(), base_pa, smmu::CMDQS)?;
-        // Queues are destroyed in descending order: the previous one stays while this one is.
-        if index > 0 {
-            if let Err(e) = queue.depend_on(index - 1) {
-                // The previous queue is being destroyed: as if it were gone already.
-                let _ = vintf.free_lvcmdq(&guest.cmdqv.hw, index);
-                return Err(if e == ENOENT { EIO } else { e });
+        guest.with_vintf(|vintf, hw| {
+            // Upstream's tegra241_vintf_alloc_lvcmdq_user(): index, then length and base,
+            // checked; the LVCMDQ mapped, reset and given its base, not enabled.
+            vintf.alloc_lvcmdq(hw, index, queue.length(), base_pa, smmu::CMDQS)?;
+            // Queues are destroyed in descending order: the previous one stays while this one
+            // is. A previous queue whose destruction has begun, or whose allocation has not
+            // returned yet, counts as missing, as it is to user space.
+            if index > 0 {
+                if let Err(e) = queue.depend_on(index - 1) {
+                    let _ = vintf.free_lvcmdq(hw, index);
+                    return Err(if e == ENOENT { EIO } else { e });
+                }
             }
-        }
+            Ok(())
+        })?;
         Ok(Lvcmdq {
             guest: guest.clone(),
             index,
         })
+    }
+
+    fn cache_invalidate(viommu: &Viommu<Self>, array: &mut UserDataArray) -> Result {
+        // Upstream's arm_vsmmu_cache_invalidate(): the whole array is read first, then each
+        // command converted for the host (VMID, physical SID) and issued, until one is refused.
+        let cmds: KVec<bindings::iommu_viommu_arm_smmuv3_invalidate> = array
+            .read_all(
+                bindings::iommu_hwpt_invalidate_data_type_IOMMU_VIOMMU_INVALIDATE_DATA_ARM_SMMUV3,
+            )
+            .inspect_err(|_| array.set_handled(0))?;
+        let guest = &viommu.guest;
+        let mut handled = 0;
+        let result = guest.with_vintf(|vintf, hw| {
+            for cmd in cmds.iter() {
+                match cmd::trapped(u64::from_le(cmd.cmd[0])) {
+                    cmd::Trapped::Tlbi => {}
+                    cmd::Trapped::Stream { vsid } => {
+                        vintf.lookup_sid(hw, vsid).ok_or(EIO)?;
+                    }
+                    cmd::Trapped::Refused => return Err(EIO),
+                }
+                // The emulated SMMU has no TLB or ATC yet: issuing is completing.
+                handled += 1;
+            }
+            Ok(())
+        });
+        array.set_handled(handled);
+        result
     }
 
     fn alloc_domain_nested(

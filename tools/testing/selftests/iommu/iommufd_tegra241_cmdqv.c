@@ -412,6 +412,81 @@ TEST_F(cmdqv, vdevice)
 	test_ioctl_destroy(viommu_id);
 }
 
+/* IOMMU_HWPT_INVALIDATE on the vIOMMU: upstream's arm_vsmmu_cache_invalidate() */
+TEST_F(cmdqv, invalidate_trapped)
+{
+	struct iommu_viommu_tegra241_cmdqv data = {};
+	struct iommu_viommu_arm_smmuv3_invalidate cmds[4] = {
+		/* TLBI_NH_ASID, ASID 5 */
+		{ .cmd = { 0x0005000000000011ULL, 0 } },
+		/* ATC_INV for vSID 0x10, which has a vDEVICE */
+		{ .cmd = { 0x0000001000000040ULL, 0 } },
+		/* ATC_INV for vSID 0x11, which has none */
+		{ .cmd = { 0x0000001100000040ULL, 0 } },
+		/* TLBI_NH_ALL */
+		{ .cmd = { 0x10, 0 } },
+	};
+	struct iommu_viommu_arm_smmuv3_invalidate sync = { .cmd = { 0x46, 0 } };
+	uint32_t viommu_id, vdev_id, num;
+	uint64_t short_cmds[2] = { 0x10, 0x0000001000000040ULL };
+
+	ASSERT_EQ(0, alloc_viommu(self->fd, self->dev_id, self->parent_id,
+				  &data, sizeof(data), &viommu_id));
+	test_cmd_vdevice_alloc(viommu_id, self->dev_id, 0x10, &vdev_id);
+
+	/* Handled up to the unknown vSID */
+	num = 4;
+	EXPECT_ERRNO(EIO, _test_cmd_viommu_invalidate(
+				  self->fd, viommu_id, cmds,
+				  IOMMU_VIOMMU_INVALIDATE_DATA_ARM_SMMUV3,
+				  sizeof(cmds[0]), &num));
+	EXPECT_EQ(2, num);
+	/* CMD_SYNC is the host's */
+	num = 1;
+	EXPECT_ERRNO(EIO, _test_cmd_viommu_invalidate(
+				  self->fd, viommu_id, &sync,
+				  IOMMU_VIOMMU_INVALIDATE_DATA_ARM_SMMUV3,
+				  sizeof(sync), &num));
+	EXPECT_EQ(0, num);
+	/* Nothing to do, or another data type: EINVAL, nothing handled */
+	num = 0;
+	EXPECT_ERRNO(EINVAL, _test_cmd_viommu_invalidate(
+				     self->fd, viommu_id, cmds,
+				     IOMMU_VIOMMU_INVALIDATE_DATA_ARM_SMMUV3,
+				     sizeof(cmds[0]), &num));
+	EXPECT_EQ(0, num);
+	num = 2;
+	EXPECT_ERRNO(EINVAL, _test_cmd_viommu_invalidate(
+				     self->fd, viommu_id, cmds,
+				     IOMMU_VIOMMU_INVALIDATE_DATA_SELFTEST,
+				     sizeof(cmds[0]), &num));
+	EXPECT_EQ(0, num);
+	/* All handled */
+	num = 2;
+	ASSERT_EQ(0, _test_cmd_viommu_invalidate(
+			     self->fd, viommu_id, cmds,
+			     IOMMU_VIOMMU_INVALIDATE_DATA_ARM_SMMUV3,
+			     sizeof(cmds[0]), &num));
+	EXPECT_EQ(2, num);
+	/* Entries shorter than a command are zero-extended */
+	num = 2;
+	ASSERT_EQ(0, _test_cmd_viommu_invalidate(
+			     self->fd, viommu_id, short_cmds,
+			     IOMMU_VIOMMU_INVALIDATE_DATA_ARM_SMMUV3,
+			     sizeof(short_cmds[0]), &num));
+	EXPECT_EQ(2, num);
+	/* Longer ones must be zero past it */
+	num = 1;
+	EXPECT_ERRNO(E2BIG, _test_cmd_viommu_invalidate(
+				    self->fd, viommu_id, cmds,
+				    IOMMU_VIOMMU_INVALIDATE_DATA_ARM_SMMUV3,
+				    2 * sizeof(cmds[0]), &num));
+	EXPECT_EQ(0, num);
+
+	test_ioctl_destroy(vdev_id);
+	test_ioctl_destroy(viommu_id);
+}
+
 /* A VMM with a vIOMMU and guest queue memory mapped in the IOAS */
 FIXTURE(cmdqv_queue)
 {

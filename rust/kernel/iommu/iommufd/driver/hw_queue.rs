@@ -72,7 +72,9 @@ impl<T: Driver> HwQueueInit<'_, T> {
     /// or at once if its initialization fails.
     ///
     /// Fails with `ENOENT` when no live queue has that index, and with `EEXIST` when this queue
-    /// depends on one already.
+    /// depends on one already. A queue is live from the return of its driver's
+    /// [`Driver::hw_queue_init`] to the start of its destruction, when iommufd has removed it
+    /// from user space's reach and dropped its last user.
     pub fn depend_on(&mut self, index: u32) -> Result {
         if self.depends_on.is_some() {
             return Err(EEXIST);

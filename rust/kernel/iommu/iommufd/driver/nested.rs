@@ -76,7 +76,7 @@ impl<N: NestedOps> NestedDomain<N> {
                 viommu,
                 data,
             },
-            GFP_KERNEL,
+            GFP_KERNEL_ACCOUNT,
         )?;
         // INVARIANT: A boxed nested domain with our ops, owned by whoever gets the pointer.
         Ok(KBox::into_raw(this).cast())
@@ -111,7 +111,7 @@ impl<N: NestedOps> NestedDomain<N> {
     /// Called by the IOMMU core, once, with a domain made by [`NestedDomain::alloc`] that no
     /// device uses any more.
     unsafe extern "C" fn free_callback(domain: *mut bindings::iommu_domain) {
-        // SAFETY: The domain is the box made by `new` (contract), released once, here.
+        // SAFETY: The domain is the box made by `alloc` (contract), released once, here.
         drop(unsafe { KBox::from_raw(domain.cast::<Self>()) });
     }
 }

@@ -52,7 +52,8 @@ impl UserData {
     /// Reads a `T` of data type `data_type`, which user space knows from `min_len` bytes on.
     ///
     /// Fails with `EINVAL` when the data type differs or the length is below `min_len` or above
-    /// the size of `T`, and with `EFAULT` when user memory cannot be read.
+    /// the size of `T`, with `E2BIG` when bytes past the size of `T` are not zero, and with
+    /// `EFAULT` when user memory cannot be read.
     pub fn read<T: FromBytes>(&self, data_type: u32, min_len: usize) -> Result<T> {
         let mut value = MaybeUninit::<T>::zeroed();
         // SAFETY: `value` is writable for `size_of::<T>()` bytes; `self` is valid.
@@ -143,6 +144,32 @@ impl UserDataArray {
         Ok(unsafe { value.assume_init() })
     }
 
+    /// Reads every entry as a `T` of data type `data_type`, as
+    /// `iommu_copy_struct_from_full_user_array()` does: an entry shorter than `T` is
+    /// zero-extended.
+    ///
+    /// Fails with `ENOMEM` when there is no memory for the entries, with `EINVAL` when the data
+    /// type differs or there is no entry, with `E2BIG` when an entry is longer than `T` and not
+    /// zero past it, and with `EFAULT` when user memory cannot be read.
+    pub fn read_all<T: FromBytes>(&self, data_type: u32) -> Result<KVec<T>> {
+        let len = self.len() as usize;
+        let mut entries = KVec::<T>::with_capacity(len, GFP_KERNEL)?;
+        // SAFETY: `entries` has room for `len` entries of `T`, the number of entries of `self`,
+        // which is valid.
+        to_result(unsafe {
+            bindings::iommu_copy_struct_from_full_user_array(
+                entries.as_mut_ptr().cast(),
+                size_of::<T>(),
+                self.as_raw(),
+                data_type,
+            )
+        })?;
+        // SAFETY: The `len` entries are initialized with bytes, which are valid `T`s
+        // (`FromBytes`), within the capacity.
+        unsafe { entries.inc_len(len) };
+        Ok(entries)
+    }
+
     /// Reports that the first `handled` entries were handled.
     pub fn set_handled(&mut self, handled: u32) {
         // SAFETY: Valid for writes by the type invariant of the reference (`from_raw`).
@@ -150,10 +177,13 @@ impl UserDataArray {
     }
 }
 
-/// Marks the structures of `include/uapi/linux/iommufd.h` that drivers exchange with user space.
+/// Marks the structures of `include/uapi/linux/iommufd.h` that drivers exchange with user space,
+/// each with the sum of its fields' sizes, which the build checks is its size: no padding.
 macro_rules! impl_user_struct {
-    ($($t:ident),* $(,)?) => {$(
-        // SAFETY: A structure of fixed-width integers and arrays of them, without padding.
+    ($($t:ident = $fields:expr),* $(,)?) => {$(
+        const _: () = assert!(size_of::<bindings::$t>() == $fields);
+        // SAFETY: A structure of fixed-width integers and arrays of them, without padding
+        // (checked above): any bytes are a valid value.
         unsafe impl FromBytes for bindings::$t {}
         // SAFETY: As above: every byte is initialized.
         unsafe impl AsBytes for bindings::$t {}
@@ -161,10 +191,10 @@ macro_rules! impl_user_struct {
 }
 
 impl_user_struct!(
-    iommu_hw_info_arm_smmuv3,
-    iommu_hw_info_tegra241_cmdqv,
-    iommu_hwpt_arm_smmuv3,
-    iommu_viommu_arm_smmuv3_invalidate,
-    iommu_viommu_tegra241_cmdqv,
-    iommu_vevent_tegra241_cmdqv,
+    iommu_hw_info_arm_smmuv3 = 4 + 4 + 6 * 4 + 4 + 4,
+    iommu_hw_info_tegra241_cmdqv = 4 + 1 + 1 + 1 + 1,
+    iommu_hwpt_arm_smmuv3 = 2 * 8,
+    iommu_viommu_arm_smmuv3_invalidate = 2 * 8,
+    iommu_viommu_tegra241_cmdqv = 8 + 8,
+    iommu_vevent_tegra241_cmdqv = 2 * 8,
 );

@@ -34,6 +34,13 @@ impl<D> Deref for VDevice<D> {
     }
 }
 
+/// The size iommufd allocates for a vDEVICE whose driver part is `D`.
+pub(super) const fn size<D>() -> usize {
+    // iommufd allocates with kzalloc(), which aligns to `ARCH_KMALLOC_MINALIGN` only.
+    assert!(core::mem::align_of::<VDevice<D>>() <= bindings::ARCH_KMALLOC_MINALIGN);
+    core::mem::size_of::<VDevice<D>>()
+}
+
 /// What a driver learns of a vDEVICE it initializes ([`Driver::vdevice_init`]).
 pub struct VDeviceInfo<'a> {
     virt_id: u64,

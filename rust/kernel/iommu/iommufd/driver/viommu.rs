@@ -170,7 +170,7 @@ impl<T: Driver> Viommu<T> {
             None
         },
         vdevice_size: if T::HAS_VDEVICE_INIT {
-            size_of::<vdevice::VDevice<T::VDevice>>()
+            vdevice::size::<T::VDevice>()
         } else {
             0
         },
@@ -179,12 +179,12 @@ impl<T: Driver> Viommu<T> {
         } else {
             None
         },
-        get_hw_queue_size: if T::HAS_HW_QUEUE_INIT {
+        get_hw_queue_size: if T::HAS_HW_QUEUE_INIT && T::HAS_HW_QUEUE_SUPPORTED {
             Some(hw_queue::size_callback::<T>)
         } else {
             None
         },
-        hw_queue_init_phys: if T::HAS_HW_QUEUE_INIT {
+        hw_queue_init_phys: if T::HAS_HW_QUEUE_INIT && T::HAS_HW_QUEUE_SUPPORTED {
             Some(hw_queue::init_callback::<T>)
         } else {
             None
@@ -214,6 +214,11 @@ impl<T: Driver> Viommu<T> {
         viommu: *mut bindings::iommufd_viommu,
         user_data: *const bindings::iommu_user_data,
     ) -> c_int {
+        // SAFETY: `viommu` is valid (contract).
+        if unsafe { (*viommu).type_ } != T::TYPE {
+            // The size came from another driver: upstream drivers WARN here.
+            return EOPNOTSUPP.to_errno();
+        }
         let user_data = if user_data.is_null() {
             None
         } else {
