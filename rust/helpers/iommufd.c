@@ -8,7 +8,14 @@
  */
 
 #if IS_BUILTIN(CONFIG_IOMMUFD)
+#include <linux/io.h>
 #include <linux/iommu.h>
+
+/* The kernel address of a HW queue's pinned guest memory */
+__rust_helper void *rust_helper_phys_to_virt(phys_addr_t address)
+{
+	return phys_to_virt(address);
+}
 
 __rust_helper int
 rust_helper___iommu_copy_struct_from_user(void *dst_data,

@@ -20,8 +20,8 @@
 //!   a register-access trait, [`vintf::CmdqvHw`], which the emulated hardware implements and
 //!   real MMIO could;
 //! - [`smmu`]: the ID registers of the SMMUv3 it extends;
-//! - [`cmd`] and [`ring`]: the commands a guest queue carries and its pointer arithmetic, for
-//!   the engine that is to execute guest queues;
+//! - [`cmd`], [`ring`] and [`engine`]: the commands a guest queue carries, its pointer
+//!   arithmetic, and the engine that executes the guests' queues from their memory;
 //! - [`viommu`]: the vIOMMU driver that VMMs reach through iommufd, serving the selftest's mock
 //!   devices created with `MOCK_FLAGS_DEVICE_TEGRA241_CMDQV`.
 //!
@@ -31,20 +31,20 @@
 
 use kernel::{
     iommu::iommufd::driver::mock,
-    prelude::*, //
+    prelude::*,
+    sync::Arc, //
 };
 
-// The engine that executes guest queues comes next; KUnit tests these now.
-#[allow(dead_code)]
 #[path = "tegra241_cmdqv_emu/cmd.rs"]
 mod cmd;
+#[path = "tegra241_cmdqv_emu/engine.rs"]
+mod engine;
 #[path = "tegra241_cmdqv_emu/hw.rs"]
 mod hw;
 #[path = "tegra241_cmdqv_emu/queue.rs"]
 mod queue;
 #[path = "tegra241_cmdqv_emu/regs.rs"]
 mod regs;
-#[allow(dead_code)]
 #[path = "tegra241_cmdqv_emu/ring.rs"]
 mod ring;
 #[path = "tegra241_cmdqv_emu/smmu.rs"]
@@ -72,7 +72,16 @@ module! {
 }
 
 struct Tegra241CmdqvEmu {
+    cmdqv: Arc<CmdqvDev>,
     _registration: mock::Registration<CmdqvViommu>,
+}
+
+impl Drop for Tegra241CmdqvEmu {
+    fn drop(&mut self) {
+        // No HW queue is left, each vIOMMU holding the module; the engine may still be polling
+        // for the last one.
+        self.cmdqv.stop();
+    }
 }
 
 impl kernel::Module for Tegra241CmdqvEmu {
@@ -80,7 +89,7 @@ impl kernel::Module for Tegra241CmdqvEmu {
         let cmdqv = CmdqvDev::new(Cmdqv::new()?)?;
         let geometry = cmdqv.geometry();
         // Last: from here on, the selftest's devices of the flavour reach the module.
-        let registration = mock::Registration::new(module, cmdqv)?;
+        let registration = mock::Registration::new(module, cmdqv.clone())?;
         pr_info!(
             "version 1, {} VINTFs of {} LVCMDQs and {} SID slots\n",
             geometry.vintfs,
@@ -88,6 +97,7 @@ impl kernel::Module for Tegra241CmdqvEmu {
             geometry.sids
         );
         Ok(Self {
+            cmdqv,
             _registration: registration,
         })
     }

@@ -16,6 +16,8 @@ use kernel::{
 
 /// `CONS.ERR` for an illegal (unknown or not allowed) command.
 pub(crate) const CERROR_ILL: u32 = 1;
+/// `CONS.ERR` for a command that could not be fetched.
+pub(crate) const CERROR_ABT: u32 = 2;
 
 /// The opcodes a guest queue accepts.
 const OP_TLBI_NH_ASID: u64 = 0x11;

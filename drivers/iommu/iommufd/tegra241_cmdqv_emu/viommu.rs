@@ -11,6 +11,10 @@
 
 use super::{
     cmd,
+    engine::{
+        self,
+        EngineQueue, //
+    },
     hw::{
         Cmdqv,
         RegPage, //
@@ -54,9 +58,17 @@ use kernel::{
         ArcBorrow,
         Mutex, //
     },
+    workqueue::{
+        self,
+        impl_has_delayed_work,
+        new_delayed_work,
+        DelayedWork,
+        WorkItem, //
+    },
 };
 
-/// The emulated CMDQV as its vIOMMUs see it: the hardware and which VINTFs are given out.
+/// The emulated CMDQV as its vIOMMUs see it: the hardware, which VINTFs are given out, and the
+/// engine that executes the guests' queues ([`engine`]).
 #[pin_data]
 pub(crate) struct CmdqvDev {
     hw: Cmdqv,
@@ -64,6 +76,58 @@ pub(crate) struct CmdqvDev {
     /// Bit `v` is set while VINTF `v` belongs to a vIOMMU.
     #[pin]
     vintfs: Mutex<u64>,
+    /// The LVCMDQs with a HW queue, which the engine visits.
+    #[pin]
+    engine: Mutex<Engine>,
+    /// The engine's polling, queued while `engine.armed`.
+    #[pin]
+    poll: DelayedWork<CmdqvDev>,
+}
+
+/// The engine's state.
+struct Engine {
+    queues: KVec<EngineQueue>,
+    /// The polling work is queued or running, and will queue itself again while there are
+    /// queues.
+    armed: bool,
+}
+
+/// The engine's polling period: one jiffy.
+const POLL_JIFFIES: kernel::time::Jiffies = 1;
+
+impl_has_delayed_work! {
+    impl HasDelayedWork<Self> for CmdqvDev { self.poll }
+}
+
+impl WorkItem for CmdqvDev {
+    type Pointer = Arc<CmdqvDev>;
+
+    fn run(this: Arc<CmdqvDev>) {
+        let mut engine = this.engine.lock();
+        // A queue whose registers cannot be reached, which the driver's checks rule out, is
+        // visited no more.
+        engine
+            .queues
+            .retain(|queue| match engine::visit(&this.hw, queue) {
+                Ok(_) => true,
+                Err(e) => {
+                    pr_warn!(
+                        "VINTF{} LVCMDQ{}: stopped ({:?})\n",
+                        queue.vintf,
+                        queue.lvcmdq,
+                        e
+                    );
+                    false
+                }
+            });
+        if engine.queues.is_empty() {
+            engine.armed = false;
+            return;
+        }
+        drop(engine);
+        // Fails only while the module stops the engine (`stop`).
+        let _ = workqueue::system().enqueue_delayed(this, POLL_JIFFIES);
+    }
 }
 
 impl CmdqvDev {
@@ -76,6 +140,11 @@ impl CmdqvDev {
                 hw,
                 geometry,
                 vintfs <- new_mutex!(0),
+                engine <- new_mutex!(Engine {
+                    queues: KVec::new(),
+                    armed: false,
+                }),
+                poll <- new_delayed_work!("tegra241_cmdqv_emu::poll"),
             }),
             GFP_KERNEL,
         )
@@ -98,6 +167,32 @@ impl CmdqvDev {
 
     fn release_vintf(&self, index: usize) {
         *self.vintfs.lock() &= !(1 << index);
+    }
+
+    /// Has the engine visit `queue`, starting it if it is idle.
+    fn engine_add(self: &Arc<Self>, queue: EngineQueue) -> Result {
+        let mut engine = self.engine.lock();
+        engine.queues.push(queue, GFP_KERNEL)?;
+        if !engine.armed {
+            engine.armed = true;
+            // Not queued, as not armed.
+            let _ = workqueue::system().enqueue_delayed(self.clone(), POLL_JIFFIES);
+        }
+        Ok(())
+    }
+
+    /// Stops the engine's visits of LVCMDQ `lvcmdq` of VINTF `vintf`: when this returns, no
+    /// visit is in progress or will come.
+    fn engine_remove(&self, vintf: usize, lvcmdq: u32) {
+        self.engine
+            .lock()
+            .queues
+            .retain(|q| q.vintf != vintf || q.lvcmdq != lvcmdq);
+    }
+
+    /// Stops the engine: when this returns, the polling work is neither queued nor running.
+    pub(crate) fn stop(self: &Arc<Self>) {
+        workqueue::cancel_delayed_sync(self);
     }
 }
 
@@ -169,6 +264,8 @@ pub(crate) struct Lvcmdq {
 
 impl Drop for Lvcmdq {
     fn drop(&mut self) {
+        // First the engine lets go of the queue's registers and memory.
+        self.guest.cmdqv.engine_remove(self.guest.index, self.index);
         if self
             .guest
             .with_vintf(|vintf, hw| vintf.free_lvcmdq(hw, self.index))
@@ -266,6 +363,7 @@ impl Driver for CmdqvViommu {
         base_pa: PhysAddr,
     ) -> Result<Lvcmdq> {
         let guest = &viommu.guest;
+        let memory = queue.memory()?;
         guest.with_vintf(|vintf, hw| {
             // Upstream's tegra241_vintf_alloc_lvcmdq_user(): index, then length and base,
             // checked; the LVCMDQ mapped, reset and given its base, not enabled.
@@ -281,10 +379,17 @@ impl Driver for CmdqvViommu {
             }
             Ok(())
         })?;
-        Ok(Lvcmdq {
+        // From here on, dropping `lvcmdq` frees the LVCMDQ.
+        let lvcmdq = Lvcmdq {
             guest: guest.clone(),
             index,
-        })
+        };
+        guest.cmdqv.engine_add(EngineQueue {
+            vintf: guest.index,
+            lvcmdq: index,
+            memory,
+        })?;
+        Ok(lvcmdq)
     }
 
     fn cache_invalidate(viommu: &Viommu<Self>, array: &mut UserDataArray) -> Result {

@@ -40,7 +40,8 @@ pub mod viommu;
 pub use self::{
     hw_queue::{
         HwQueue,
-        HwQueueInit, //
+        HwQueueInit,
+        QueueMemory, //
     },
     mmap::{
         MmapMemory,

@@ -49,6 +49,44 @@ static uint32_t lvcmdq_reg(void *page, unsigned int lidx, unsigned int off)
 }
 
 #define LVCMDQ_REG(page, lidx, off) lvcmdq_reg(page, lidx, off)
+
+static void lvcmdq_write(void *page, unsigned int lidx, unsigned int off,
+			 uint32_t val)
+{
+	__atomic_store_n((uint32_t *)((char *)page + 0x80 * lidx + off), val,
+			 __ATOMIC_RELEASE);
+}
+
+/* Waits up to 2 s for the hardware to set (reg & mask) to want */
+static bool lvcmdq_wait(void *page, unsigned int lidx, unsigned int off,
+			uint32_t mask, uint32_t want)
+{
+	int i;
+
+	for (i = 0; i != 2000; i++) {
+		if ((lvcmdq_reg(page, lidx, off) & mask) == want)
+			return true;
+		usleep(1000);
+	}
+	return false;
+}
+
+#define CONS_RD 0xfffffu
+#define CONS_ERR(cons) (((cons) >> 24) & 0x7f)
+#define CERROR_ILL 1
+
+/* Commands: TLBI_NH_ASID, CMD_SYNC (CS_NONE), CFGI_STE (the host's) */
+#define CMD_TLBI_NH_ASID(asid) (0x11ULL | (uint64_t)(asid) << 48)
+#define CMD_SYNC 0x46ULL
+#define CMD_CFGI_STE 0x03ULL
+
+static void put_cmd(void *queue, unsigned int index, uint64_t dw0, uint64_t dw1)
+{
+	uint64_t *entry = (uint64_t *)queue + 2 * index;
+
+	entry[0] = dw0;
+	entry[1] = dw1;
+}
 #define LVCMDQ_CONS 0x00
 #define LVCMDQ_PROD 0x04
 #define LVCMDQ_CONFIG 0x08
@@ -592,6 +630,102 @@ TEST_F(cmdqv_queue, all_lvcmdqs)
 	EXPECT_ERRNO(EBUSY, _test_ioctl_destroy(self->fd, self->viommu_id));
 	for (i = LVCMDQS - 1; i >= 0; i--)
 		test_ioctl_destroy(qids[i]);
+}
+
+/* The hardware executes the guest's queue: handshake, laps, errors */
+TEST_F(cmdqv_queue, execute)
+{
+	/* Eight commands, at the start of the guest's memory */
+	const unsigned int entries = 8, ptr_mask = 2 * entries - 1;
+	uint32_t qid, prod = 0, bad, gerror;
+	int lap, i;
+
+	test_cmd_hw_queue_alloc(self->viommu_id, QUEUE_TYPE, 0, self->iova,
+				entries * 16, &qid);
+
+	/* Disabled: nothing is consumed */
+	put_cmd(buffer, 0, CMD_TLBI_NH_ASID(1), 0);
+	lvcmdq_write(self->page, 0, LVCMDQ_PROD, ++prod);
+	usleep(20000);
+	ASSERT_EQ(0, LVCMDQ_REG(self->page, 0, LVCMDQ_CONS));
+	ASSERT_EQ(0, LVCMDQ_REG(self->page, 0, LVCMDQ_STATUS));
+
+	/* The guest enables it; STATUS follows, and the command is consumed */
+	lvcmdq_write(self->page, 0, LVCMDQ_CONFIG, 1);
+	ASSERT_TRUE(lvcmdq_wait(self->page, 0, LVCMDQ_STATUS, 1, 1));
+	ASSERT_TRUE(lvcmdq_wait(self->page, 0, LVCMDQ_CONS, CONS_RD, prod));
+
+	/* Batches of six around the ring: the wrap bit flips each lap */
+	for (lap = 0; lap != 5; lap++) {
+		for (i = 0; i != 6; i++) {
+			put_cmd(buffer, prod % entries,
+				i % 2 ? CMD_SYNC : CMD_TLBI_NH_ASID(lap), 0);
+			prod = (prod + 1) & ptr_mask;
+		}
+		lvcmdq_write(self->page, 0, LVCMDQ_PROD, prod);
+		ASSERT_TRUE(lvcmdq_wait(self->page, 0, LVCMDQ_CONS, CONS_RD,
+					prod));
+	}
+
+	/* An illegal command stops the queue on it */
+	bad = prod;
+	put_cmd(buffer, bad % entries, CMD_CFGI_STE, 0);
+	prod = (prod + 1) & ptr_mask;
+	put_cmd(buffer, prod % entries, CMD_SYNC, 0);
+	prod = (prod + 1) & ptr_mask;
+	gerror = LVCMDQ_REG(self->page, 0, LVCMDQ_GERROR);
+	lvcmdq_write(self->page, 0, LVCMDQ_PROD, prod);
+	ASSERT_TRUE(lvcmdq_wait(self->page, 0, LVCMDQ_GERROR, 1,
+				(gerror ^ 1) & 1));
+	ASSERT_EQ(bad, LVCMDQ_REG(self->page, 0, LVCMDQ_CONS) & CONS_RD);
+	ASSERT_EQ(CERROR_ILL,
+		  CONS_ERR(LVCMDQ_REG(self->page, 0, LVCMDQ_CONS)));
+	/* Halted until acknowledged */
+	usleep(20000);
+	ASSERT_EQ(bad, LVCMDQ_REG(self->page, 0, LVCMDQ_CONS) & CONS_RD);
+
+	/* The guest skips the bad entry and acknowledges: it resumes */
+	put_cmd(buffer, bad % entries, CMD_SYNC, 0);
+	lvcmdq_write(self->page, 0, LVCMDQ_GERRORN,
+		     LVCMDQ_REG(self->page, 0, LVCMDQ_GERROR));
+	ASSERT_TRUE(lvcmdq_wait(self->page, 0, LVCMDQ_CONS, CONS_RD, prod));
+
+	/* Disabled again: STATUS follows */
+	lvcmdq_write(self->page, 0, LVCMDQ_CONFIG, 0);
+	ASSERT_TRUE(lvcmdq_wait(self->page, 0, LVCMDQ_STATUS, 1, 0));
+	test_ioctl_destroy(qid);
+}
+
+/* Bad input from the guest: nothing consumed, nothing hurt */
+TEST_F(cmdqv_queue, guest_garbage)
+{
+	uint32_t q0, q1;
+
+	test_cmd_hw_queue_alloc(self->viommu_id, QUEUE_TYPE, 0, self->iova,
+				PAGE_SIZE, &q0);
+	test_cmd_hw_queue_alloc(self->viommu_id, QUEUE_TYPE, 1,
+				self->iova + PAGE_SIZE, 32, &q1);
+	lvcmdq_write(self->page, 0, LVCMDQ_CONFIG, 1);
+	lvcmdq_write(self->page, 1, LVCMDQ_CONFIG, 1);
+	ASSERT_TRUE(lvcmdq_wait(self->page, 1, LVCMDQ_STATUS, 1, 1));
+
+	/* PROD more than a queue ahead of CONS (2 entries, wrap at bit 1) */
+	lvcmdq_write(self->page, 1, LVCMDQ_PROD, 3);
+	/* A queue full of garbage: stops on the first entry */
+	memset(buffer, 0xff, PAGE_SIZE);
+	lvcmdq_write(self->page, 0, LVCMDQ_PROD, 200);
+	ASSERT_TRUE(lvcmdq_wait(self->page, 0, LVCMDQ_GERROR, 1, 1));
+	ASSERT_EQ(0, LVCMDQ_REG(self->page, 0, LVCMDQ_CONS) & CONS_RD);
+	usleep(20000);
+	ASSERT_EQ(0, LVCMDQ_REG(self->page, 1, LVCMDQ_CONS));
+
+	/* Destroyed with commands pending, enabled */
+	test_ioctl_destroy(q1);
+	test_ioctl_destroy(q0);
+	/* Reset by the driver */
+	ASSERT_EQ(0, LVCMDQ_REG(self->page, 0, LVCMDQ_CONFIG));
+	ASSERT_EQ(0, LVCMDQ_REG(self->page, 0, LVCMDQ_PROD));
+	memset(buffer, 0, PAGE_SIZE);
 }
 
 /* Closing the file with everything live tears it all down */

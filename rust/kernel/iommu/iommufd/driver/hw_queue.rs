@@ -8,7 +8,13 @@ use super::viommu::{
 };
 use crate::{
     bindings,
+    io::PhysAddr,
+    new_spinlock,
     prelude::*,
+    sync::{
+        Arc,
+        SpinLock, //
+    },
     types::Opaque, //
 };
 use core::{
@@ -29,7 +35,71 @@ use core::{
 pub struct HwQueue<Q> {
     core: Opaque<bindings::iommufd_hw_queue>,
     depends_on: Option<NonNull<bindings::iommufd_hw_queue>>,
+    memory: Option<QueueMemory>,
     data: Q,
+}
+
+/// The guest memory of a HW queue, as the hardware reads it: physically contiguous and pinned by
+/// iommufd from the queue's initialization to its destruction.
+///
+/// The memory is revoked when the queue is destroyed, before iommufd unpins it: reads then fail
+/// with `ENODEV`, wherever the value has been kept.
+#[derive(Clone)]
+pub struct QueueMemory(Arc<SpinLock<Option<Mapping>>>);
+
+/// The kernel mapping of a queue's memory.
+///
+/// # Invariants
+///
+/// `[addr, addr + len)` is pinned guest memory in the kernel's direct map, 8-byte aligned.
+struct Mapping {
+    addr: NonNull<u8>,
+    len: usize,
+}
+
+// SAFETY: The mapping is an address of memory that any thread may read.
+unsafe impl Send for Mapping {}
+
+impl QueueMemory {
+    /// Reads `out.len()` little-endian 64-bit words from byte `offset` of the queue.
+    ///
+    /// Fails with `EINVAL` when they are not all within the queue or `offset` is not 8-byte
+    /// aligned, and with `ENODEV` once the queue is destroyed.
+    pub fn read_u64s(&self, offset: usize, out: &mut [u64]) -> Result {
+        let mapping = self.0.lock();
+        let mapping = mapping.as_ref().ok_or(ENODEV)?;
+        let end = out
+            .len()
+            .checked_mul(8)
+            .and_then(|bytes| bytes.checked_add(offset))
+            .ok_or(EINVAL)?;
+        if end > mapping.len || offset % 8 != 0 {
+            return Err(EINVAL);
+        }
+        for (i, word) in out.iter_mut().enumerate() {
+            // SAFETY: Within the mapping and aligned (checked above), which stays valid while the
+            // lock is held, as revoking takes it. The guest may write the memory at any time,
+            // hence the volatile read.
+            *word = u64::from_le(unsafe {
+                core::ptr::read_volatile(mapping.addr.as_ptr().add(offset + 8 * i).cast::<u64>())
+            });
+        }
+        Ok(())
+    }
+
+    /// The length of the queue's memory, in bytes.
+    pub fn len(&self) -> usize {
+        self.0.lock().as_ref().map_or(0, |m| m.len)
+    }
+
+    /// Whether the memory is empty, which it is once revoked.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn revoke(&self) {
+        *self.0.lock() = None;
+    }
 }
 
 impl<Q> Deref for HwQueue<Q> {
@@ -57,7 +127,9 @@ unsafe impl Send for QueueEntry {}
 pub struct HwQueueInit<'a, T: Driver> {
     viommu: &'a Viommu<T>,
     queue: *mut bindings::iommufd_hw_queue,
+    base_pa: PhysAddr,
     depends_on: Option<NonNull<bindings::iommufd_hw_queue>>,
+    memory: Option<QueueMemory>,
 }
 
 impl<T: Driver> HwQueueInit<'_, T> {
@@ -65,6 +137,28 @@ impl<T: Driver> HwQueueInit<'_, T> {
     pub fn length(&self) -> u64 {
         // SAFETY: `queue` is valid during init; iommufd set its length.
         unsafe { (*self.queue).length as u64 }
+    }
+
+    /// The queue's guest memory, for hardware that reads it ([`QueueMemory`]).
+    pub fn memory(&mut self) -> Result<QueueMemory> {
+        if let Some(memory) = &self.memory {
+            return Ok(memory.clone());
+        }
+        let len = usize::try_from(self.length()).map_err(|_| EINVAL)?;
+        if self.base_pa % 8 != 0 {
+            return Err(EINVAL);
+        }
+        // SAFETY: iommufd pinned the queue's memory, physically contiguous RAM from `base_pa`,
+        // for `len` bytes; it is in the direct map.
+        let addr = unsafe { bindings::phys_to_virt(self.base_pa) };
+        // INVARIANT: Pinned until the queue's destruction, which revokes the mapping first.
+        let mapping = Mapping {
+            addr: NonNull::new(addr.cast()).ok_or(EINVAL)?,
+            len,
+        };
+        let memory = QueueMemory(Arc::pin_init(new_spinlock!(Some(mapping)), GFP_KERNEL)?);
+        self.memory = Some(memory.clone());
+        Ok(memory)
     }
 
     /// Makes this queue depend on the live queue `index` of the same vIOMMU: that one cannot be
@@ -142,13 +236,20 @@ pub(super) unsafe extern "C" fn init_callback<T: Driver>(
     let mut init = HwQueueInit {
         viommu,
         queue,
+        base_pa: base_addr_pa,
         depends_on: None,
+        memory: None,
     };
     let result = T::hw_queue_init(viommu, &mut init, index, base_addr_pa);
-    let depends_on = init.depends_on;
+    let HwQueueInit {
+        depends_on, memory, ..
+    } = init;
     let data = match result {
         Ok(data) => data,
         Err(e) => {
+            if let Some(memory) = memory {
+                memory.revoke();
+            }
             if let Some(depended) = depends_on {
                 // SAFETY: `depend_on` took the reference.
                 unsafe { undepend(queue, depended.as_ptr()) };
@@ -160,6 +261,7 @@ pub(super) unsafe extern "C" fn init_callback<T: Driver>(
     // SAFETY: `this` is allocated at the size of `HwQueue` (contract), `core` at its offset 0.
     unsafe {
         (&raw mut (*this).depends_on).write(depends_on);
+        (&raw mut (*this).memory).write(memory);
         (&raw mut (*this).data).write(data);
     }
     let mut queues = viommu.queues.lock();
@@ -180,7 +282,7 @@ pub(super) unsafe extern "C" fn init_callback<T: Driver>(
     0
 }
 
-/// Drops the driver's part of `queue`, then its dependency.
+/// Drops the driver's part of `queue`, then revokes its memory and drops its dependency.
 ///
 /// # Safety
 ///
@@ -190,6 +292,9 @@ unsafe fn teardown<T: Driver>(queue: *mut bindings::iommufd_hw_queue) {
     // SAFETY: Every field is initialized (contract) and dropped once, here.
     unsafe {
         core::ptr::drop_in_place(&raw mut (*this).data);
+        if let Some(memory) = (*this).memory.take() {
+            memory.revoke();
+        }
         if let Some(depended) = (*this).depends_on {
             undepend(queue, depended.as_ptr());
         }

@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The engine: the emulated hardware executing the guests' queues.
+//!
+//! Real hardware fetches commands as soon as the guest moves `PROD`. Nothing traps the guest's
+//! writes to its mapped VINTF page here, so the engine polls instead: a delayed work item visits
+//! every LVCMDQ that has a HW queue, once per jiffy, for as long as any has one; with none, it
+//! does not run at all. It polls allocated queues, not only enabled ones, because enabling a queue
+//! is also a write to the page.
+//!
+//! On each visit an LVCMDQ behaves as the hardware does:
+//!
+//! - `STATUS.ENABLED` follows `CONFIG.CMDQ_EN`; a disabled queue is not consumed;
+//! - while `GERROR.CMDQ_ERR` differs from `GERRORN.CMDQ_ERR` the queue is halted;
+//! - otherwise the commands from `CONS` up to `PROD` are read straight from the queue's guest
+//!   memory, at most [`BUDGET`] of them, and `CONS` advances past each one executed;
+//! - an illegal command ([`cmd::decode`]), or an entry outside the queue's memory, stops the
+//!   queue on it: `CONS.ERR` says why and `GERROR.CMDQ_ERR` toggles. Once the guest acknowledges
+//!   (`GERRORN` = `GERROR`), the queue fetches again from `CONS`.
+//!
+//! A `PROD` more than a queue ahead of `CONS` is inconsistent: nothing is consumed until the
+//! guest fixes it.
+
+use super::{
+    cmd::{
+        self,
+        CERROR_ABT,
+        CERROR_ILL, //
+    },
+    hw::Cmdqv,
+    regs::{
+        LVCMDQ_BASE,
+        LVCMDQ_CONFIG,
+        LVCMDQ_CONS,
+        LVCMDQ_GERROR,
+        LVCMDQ_GERRORN,
+        LVCMDQ_PROD,
+        LVCMDQ_STATUS, //
+    },
+    ring::Ring,
+    vintf::CmdqvHw,
+};
+use kernel::{
+    io::{
+        register::Array,
+        Io, //
+    },
+    iommu::iommufd::driver::QueueMemory,
+    prelude::*,
+};
+
+/// The most commands a queue executes per visit, so that a guest filling its queue delays the
+/// other queues by that many commands at most.
+pub(crate) const BUDGET: u32 = 256;
+
+/// The size of a command, in bytes.
+const CMD_SIZE: usize = 16;
+
+/// An LVCMDQ with a HW queue, as the engine visits it.
+pub(crate) struct EngineQueue {
+    /// The VINTF.
+    pub(crate) vintf: usize,
+    /// The LVCMDQ in the VINTF.
+    pub(crate) lvcmdq: u32,
+    /// The queue's guest memory.
+    pub(crate) memory: QueueMemory,
+}
+
+/// What happened on a visit.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Visit {
+    /// Commands executed.
+    pub(crate) executed: u32,
+    /// The error the queue stopped on, if any.
+    pub(crate) error: Option<u32>,
+}
+
+/// Visits an LVCMDQ: see the module's documentation.
+pub(crate) fn visit(hw: &Cmdqv, queue: &EngineQueue) -> Result<Visit> {
+    let (page0, page1) = hw.vintf_pages(queue.vintf).ok_or(EINVAL)?;
+    let l = queue.lvcmdq as usize;
+
+    let enabled = page0
+        .read(LVCMDQ_CONFIG::try_at(l).ok_or(EINVAL)?)
+        .cmdq_en();
+    let status = LVCMDQ_STATUS::try_at(l).ok_or(EINVAL)?;
+    if page0
+        .read(LVCMDQ_STATUS::try_at(l).ok_or(EINVAL)?)
+        .enabled()
+        != enabled
+    {
+        page0.write(status, LVCMDQ_STATUS::zeroed().with_enabled(enabled));
+    }
+    if !enabled {
+        return Ok(Visit::default());
+    }
+    let gerror = page0
+        .read(LVCMDQ_GERROR::try_at(l).ok_or(EINVAL)?)
+        .cmdq_err();
+    if page0
+        .read(LVCMDQ_GERRORN::try_at(l).ok_or(EINVAL)?)
+        .cmdq_err()
+        != gerror
+    {
+        return Ok(Visit::default());
+    }
+
+    let base = page1.read(LVCMDQ_BASE::try_at(l).ok_or(EINVAL)?);
+    let ring = Ring::new(base.log2size().get() as u32).ok_or(EINVAL)?;
+    let cons_reg = page0.read(LVCMDQ_CONS::try_at(l).ok_or(EINVAL)?);
+    let prod = page0.read(LVCMDQ_PROD::try_at(l).ok_or(EINVAL)?).wr().get();
+    let mut cons = cons_reg.rd().get();
+    let Some(pending) = ring.pending(prod, cons) else {
+        return Ok(Visit::default());
+    };
+
+    let mut visit = Visit::default();
+    for _ in 0..pending.min(BUDGET) {
+        let mut entry = [0u64; 2];
+        let offset = ring.index(cons) as usize * CMD_SIZE;
+        if queue.memory.read_u64s(offset, &mut entry).is_err() {
+            visit.error = Some(CERROR_ABT);
+            break;
+        }
+        match cmd::decode(entry) {
+            // The emulated SMMU has no TLB or ATC to invalidate yet: executing is completing.
+            Some(_) => {}
+            None => {
+                visit.error = Some(CERROR_ILL);
+                break;
+            }
+        }
+        cons = ring.next(cons);
+        visit.executed += 1;
+    }
+
+    let err = visit.error.unwrap_or(cons_reg.err().get());
+    page0.write(
+        LVCMDQ_CONS::try_at(l).ok_or(EINVAL)?,
+        LVCMDQ_CONS::zeroed().try_with_rd(cons)?.try_with_err(err)?,
+    );
+    if visit.error.is_some() {
+        page0.write(
+            LVCMDQ_GERROR::try_at(l).ok_or(EINVAL)?,
+            LVCMDQ_GERROR::zeroed().with_cmdq_err(!gerror),
+        );
+    }
+    Ok(visit)
+}
