@@ -15,8 +15,11 @@
 //! - otherwise the commands from `CONS` up to `PROD` are read straight from the queue's guest
 //!   memory, at most [`BUDGET`] of them, and `CONS` advances past each one executed;
 //! - an illegal command ([`cmd::decode`]), or an entry outside the queue's memory, stops the
-//!   queue on it: `CONS.ERR` says why and `GERROR.CMDQ_ERR` toggles. Once the guest acknowledges
-//!   (`GERRORN` = `GERROR`), the queue fetches again from `CONS`.
+//!   queue on it: `CONS.ERR` says why, `GERROR.CMDQ_ERR` toggles, the LVCMDQ's bit is set in
+//!   its VINTF's `LVCMDQ_ERR_MAP`, and the map is reported to the vIOMMU's vEVENTQ of type
+//!   `IOMMU_VEVENTQ_TYPE_TEGRA241_CMDQV`, as upstream's `tegra241_vintf_user_handle_error()`
+//!   does. Once the guest acknowledges (`GERRORN` = `GERROR`), the bit clears and the queue
+//!   fetches again from `CONS`.
 //!
 //! A `PROD` more than a queue ahead of `CONS` is inconsistent: nothing is consumed until the
 //! guest fixes it.
@@ -29,23 +32,29 @@ use super::{
     },
     hw::Cmdqv,
     regs::{
+        err_map_word,
         LVCMDQ_BASE,
         LVCMDQ_CONFIG,
         LVCMDQ_CONS,
         LVCMDQ_GERROR,
         LVCMDQ_GERRORN,
         LVCMDQ_PROD,
-        LVCMDQ_STATUS, //
+        LVCMDQ_STATUS,
+        VINTF_LVCMDQ_ERR_MAP, //
     },
     ring::Ring,
     vintf::CmdqvHw,
 };
 use kernel::{
+    bindings,
     io::{
         register::Array,
         Io, //
     },
-    iommu::iommufd::driver::QueueMemory,
+    iommu::iommufd::driver::{
+        EventReporter,
+        QueueMemory, //
+    },
     prelude::*,
 };
 
@@ -64,6 +73,8 @@ pub(crate) struct EngineQueue {
     pub(crate) lvcmdq: u32,
     /// The queue's guest memory.
     pub(crate) memory: QueueMemory,
+    /// The vIOMMU's events.
+    pub(crate) events: EventReporter,
 }
 
 /// What happened on a visit.
@@ -104,6 +115,7 @@ pub(crate) fn visit(hw: &Cmdqv, queue: &EngineQueue) -> Result<Visit> {
     {
         return Ok(Visit::default());
     }
+    set_err_map(hw, queue, false)?;
 
     let base = page1.read(LVCMDQ_BASE::try_at(l).ok_or(EINVAL)?);
     let ring = Ring::new(base.log2size().get() as u32).ok_or(EINVAL)?;
@@ -140,10 +152,44 @@ pub(crate) fn visit(hw: &Cmdqv, queue: &EngineQueue) -> Result<Visit> {
         LVCMDQ_CONS::zeroed().try_with_rd(cons)?.try_with_err(err)?,
     );
     if visit.error.is_some() {
+        let event = bindings::iommu_vevent_tegra241_cmdqv {
+            lvcmdq_err_map: set_err_map(hw, queue, true)?.map(u64::to_le),
+        };
+        // Without a vEVENTQ (`ENODEV`), or without memory for the event, it is lost, as the
+        // vEVENTQ would count it. Reported before GERROR toggles, as an interrupt would be.
+        let _ = queue.events.report(
+            bindings::iommu_veventq_type_IOMMU_VEVENTQ_TYPE_TEGRA241_CMDQV,
+            &event,
+        );
         page0.write(
             LVCMDQ_GERROR::try_at(l).ok_or(EINVAL)?,
             LVCMDQ_GERROR::zeroed().with_cmdq_err(!gerror),
         );
     }
     Ok(visit)
+}
+
+/// Sets or clears the bit of `queue`'s LVCMDQ in its VINTF's error map, and returns the map.
+pub(crate) fn set_err_map(hw: &Cmdqv, queue: &EngineQueue, error: bool) -> Result<[u64; 2]> {
+    let word = (queue.lvcmdq / u64::BITS) as usize;
+    let bit = 1u64 << (queue.lvcmdq % u64::BITS);
+    let mut map = [0u64; 2];
+    for (m, value) in map.iter_mut().enumerate() {
+        let reg = || {
+            err_map_word(queue.vintf, m)
+                .and_then(VINTF_LVCMDQ_ERR_MAP::try_at)
+                .ok_or(EINVAL)
+        };
+        let old = hw.config().read(reg()?).map().get();
+        *value = match (m == word, error) {
+            (true, true) => old | bit,
+            (true, false) => old & !bit,
+            (false, _) => old,
+        };
+        if *value != old {
+            hw.config()
+                .write(reg()?, VINTF_LVCMDQ_ERR_MAP::from(*value));
+        }
+    }
+    Ok(map)
 }

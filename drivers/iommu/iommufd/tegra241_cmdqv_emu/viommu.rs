@@ -184,10 +184,14 @@ impl CmdqvDev {
     /// Stops the engine's visits of LVCMDQ `lvcmdq` of VINTF `vintf`: when this returns, no
     /// visit is in progress or will come.
     fn engine_remove(&self, vintf: usize, lvcmdq: u32) {
-        self.engine
-            .lock()
-            .queues
-            .retain(|q| q.vintf != vintf || q.lvcmdq != lvcmdq);
+        self.engine.lock().queues.retain(|q| {
+            if q.vintf != vintf || q.lvcmdq != lvcmdq {
+                return true;
+            }
+            // The queue's reset acknowledges its error.
+            let _ = engine::set_err_map(&self.hw, q, false);
+            false
+        });
     }
 
     /// Stops the engine: when this returns, the polling work is neither queued nor running.
@@ -388,6 +392,7 @@ impl Driver for CmdqvViommu {
             vintf: guest.index,
             lvcmdq: index,
             memory,
+            events: viommu.events(),
         })?;
         Ok(lvcmdq)
     }

@@ -62,6 +62,7 @@ pub use self::{
     },
     viommu::{
         Driver,
+        EventReporter,
         Viommu,
         ViommuInit, //
     },

@@ -637,7 +637,11 @@ TEST_F(cmdqv_queue, execute)
 {
 	/* Eight commands, at the start of the guest's memory */
 	const unsigned int entries = 8, ptr_mask = 2 * entries - 1;
-	uint32_t qid, prod = 0, bad, gerror;
+	struct {
+		struct iommufd_vevent_header hdr;
+		struct iommu_vevent_tegra241_cmdqv event;
+	} vevent;
+	uint32_t qid, prod = 0, bad, gerror, veventq_id, veventq_fd;
 	int lap, i;
 
 	test_cmd_hw_queue_alloc(self->viommu_id, QUEUE_TYPE, 0, self->iova,
@@ -667,7 +671,10 @@ TEST_F(cmdqv_queue, execute)
 					prod));
 	}
 
-	/* An illegal command stops the queue on it */
+	/* An illegal command stops the queue on it, reported to the vEVENTQ */
+	test_cmd_veventq_alloc(self->viommu_id,
+			       IOMMU_VEVENTQ_TYPE_TEGRA241_CMDQV, 2,
+			       &veventq_id, &veventq_fd);
 	bad = prod;
 	put_cmd(buffer, bad % entries, CMD_CFGI_STE, 0);
 	prod = (prod + 1) & ptr_mask;
@@ -680,6 +687,11 @@ TEST_F(cmdqv_queue, execute)
 	ASSERT_EQ(bad, LVCMDQ_REG(self->page, 0, LVCMDQ_CONS) & CONS_RD);
 	ASSERT_EQ(CERROR_ILL,
 		  CONS_ERR(LVCMDQ_REG(self->page, 0, LVCMDQ_CONS)));
+	ASSERT_EQ(sizeof(vevent), read(veventq_fd, &vevent, sizeof(vevent)));
+	ASSERT_EQ(0, vevent.hdr.flags);
+	/* The VINTF's LVCMDQ error map: LVCMDQ 0 */
+	ASSERT_EQ(1, vevent.event.lvcmdq_err_map[0]);
+	ASSERT_EQ(0, vevent.event.lvcmdq_err_map[1]);
 	/* Halted until acknowledged */
 	usleep(20000);
 	ASSERT_EQ(bad, LVCMDQ_REG(self->page, 0, LVCMDQ_CONS) & CONS_RD);
@@ -694,6 +706,10 @@ TEST_F(cmdqv_queue, execute)
 	lvcmdq_write(self->page, 0, LVCMDQ_CONFIG, 0);
 	ASSERT_TRUE(lvcmdq_wait(self->page, 0, LVCMDQ_STATUS, 1, 0));
 	test_ioctl_destroy(qid);
+	/* One event only */
+	ASSERT_EQ(0, read(veventq_fd, &vevent, sizeof(vevent)));
+	close(veventq_fd);
+	test_ioctl_destroy(veventq_id);
 }
 
 /* Bad input from the guest: nothing consumed, nothing hurt */

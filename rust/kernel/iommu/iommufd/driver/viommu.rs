@@ -45,7 +45,8 @@ use crate::{
 };
 use core::{
     mem::size_of,
-    ops::Deref, //
+    ops::Deref,
+    ptr::NonNull, //
 };
 
 /// A vIOMMU driver, implemented by the driver-private part of its vIOMMUs.
@@ -133,6 +134,7 @@ pub trait Driver: Sized + Send + Sync + 'static {
 pub struct Viommu<T: Driver> {
     core: Opaque<bindings::iommufd_viommu>,
     regions: KVec<MmapRegion>,
+    events: EventReporter,
     pub(super) queues: Mutex<KVec<QueueEntry>>,
     data: T,
 }
@@ -235,12 +237,17 @@ impl<T: Driver> Viommu<T> {
             Ok(data) => data,
             Err(e) => return e.to_errno(),
         };
+        let events = match EventReporter::new(viommu) {
+            Ok(events) => events,
+            Err(e) => return e.to_errno(),
+        };
         let this = viommu.cast::<Self>();
         let queues = new_mutex!(KVec::new());
         // SAFETY: `this` is allocated at the size of `Self` (contract) and not yet initialized;
         // `core` is at offset 0 (`repr(C)`). The memory is never moved: pinning holds.
         unsafe {
             (&raw mut (*this).regions).write(regions);
+            (&raw mut (*this).events).write(events);
             match queues.__pinned_init(&raw mut (*this).queues) {
                 Ok(()) => {}
                 Err(e) => match e {},
@@ -259,8 +266,11 @@ impl<T: Driver> Viommu<T> {
     /// every object on it is destroyed and before it is freed.
     unsafe extern "C" fn destroy_callback(viommu: *mut bindings::iommufd_viommu) {
         let this = viommu.cast::<Self>();
-        // SAFETY: Every field is initialized (type invariants) and dropped once, here.
+        // SAFETY: Every field is initialized (type invariants) and dropped once, here; events
+        // are revoked first, so that none is reported on a vIOMMU being destroyed.
         unsafe {
+            (*this).events.revoke();
+            core::ptr::drop_in_place(&raw mut (*this).events);
             core::ptr::drop_in_place(&raw mut (*this).regions);
             core::ptr::drop_in_place(&raw mut (*this).data);
             core::ptr::drop_in_place(&raw mut (*this).queues);
@@ -293,19 +303,50 @@ impl<T: Driver> Viommu<T> {
         unsafe { &*viommu.cast::<Self>() }
     }
 
-    pub(super) fn as_raw(&self) -> *mut bindings::iommufd_viommu {
-        self.core.get()
+    /// A handle to report events on the vIOMMU from elsewhere, such as the driver's hardware.
+    pub fn events(&self) -> EventReporter {
+        self.events.clone()
+    }
+}
+
+/// Reports events to the vEVENTQs of a vIOMMU, as long as it exists.
+///
+/// The handle is revoked when the vIOMMU is destroyed, after which reports fail with `ENODEV`,
+/// wherever it has been kept.
+#[derive(Clone)]
+pub struct EventReporter(Arc<Mutex<Option<NonNull<bindings::iommufd_viommu>>>>);
+
+// SAFETY: The vIOMMU is used under the lock, while it exists; iommufd objects may be used from any
+// thread.
+unsafe impl Send for EventReporter {}
+// SAFETY: As above.
+unsafe impl Sync for EventReporter {}
+
+impl EventReporter {
+    fn new(viommu: *mut bindings::iommufd_viommu) -> Result<Self> {
+        Ok(Self(Arc::pin_init(
+            new_mutex!(NonNull::new(viommu)),
+            GFP_KERNEL,
+        )?))
+    }
+
+    fn revoke(&self) {
+        *self.0.lock() = None;
     }
 
     /// Reports an event of type `event_type` (a value of `enum iommu_veventq_type`) to the
     /// vEVENTQ of that type of the vIOMMU.
     ///
-    /// Fails with `ENODEV` when user space allocated no such vEVENTQ. It may sleep.
-    pub fn report_event<E: AsBytes>(&self, event_type: u32, event: &E) -> Result {
-        // SAFETY: A live vIOMMU; `event` is readable for its size and only copied.
+    /// Fails with `ENODEV` when the vIOMMU is gone or user space allocated no such vEVENTQ, and
+    /// with `ENOMEM`. It may sleep.
+    pub fn report<E: AsBytes>(&self, event_type: u32, event: &E) -> Result {
+        let viommu = self.0.lock();
+        let viommu = viommu.ok_or(ENODEV)?;
+        // SAFETY: The vIOMMU exists while the handle is not revoked, which takes the lock held
+        // here; `event` is readable for its size and only copied.
         to_result(unsafe {
             bindings::iommufd_viommu_report_event(
-                self.as_raw(),
+                viommu.as_ptr(),
                 event_type,
                 core::ptr::from_ref(event).cast_mut().cast(),
                 size_of::<E>(),
