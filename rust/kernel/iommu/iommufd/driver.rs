@@ -20,6 +20,14 @@
 //! - a dependency of a HW queue on another ([`HwQueueInit::depend_on`]) is dropped when the
 //!   dependent queue is destroyed.
 //!
+//! What a driver's hardware keeps using outside iommufd's calls is revoked instead, so that it
+//! cannot outlive what it refers to wherever the driver keeps it:
+//!
+//! - a HW queue's guest memory ([`HwQueueInit::memory`], [`QueueMemory`]), revoked when the queue
+//!   is destroyed, before iommufd unpins it;
+//! - vEVENTQ reports ([`Viommu::events`], [`EventReporter`]), revoked when the vIOMMU is
+//!   destroyed.
+//!
 //! - [`viommu`]: [`Driver`], [`Viommu`], [`ViommuInit`] and the operations table;
 //! - [`vdevice`]: [`VDevice`], a device as the vIOMMU knows it;
 //! - [`hw_queue`]: [`HwQueue`] and [`HwQueueInit`];
