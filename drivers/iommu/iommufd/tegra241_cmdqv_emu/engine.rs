@@ -77,33 +77,20 @@ pub(crate) struct EngineQueue {
     pub(crate) events: EventReporter,
 }
 
-/// What happened on a visit.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub(crate) struct Visit {
-    /// Commands executed.
-    pub(crate) executed: u32,
-    /// The error the queue stopped on, if any.
-    pub(crate) error: Option<u32>,
-}
-
 /// Visits an LVCMDQ: see the module's documentation.
-pub(crate) fn visit(hw: &Cmdqv, queue: &EngineQueue) -> Result<Visit> {
+pub(crate) fn visit(hw: &Cmdqv, queue: &EngineQueue) -> Result {
     let (page0, page1) = hw.vintf_pages(queue.vintf).ok_or(EINVAL)?;
     let l = queue.lvcmdq as usize;
 
     let enabled = page0
         .read(LVCMDQ_CONFIG::try_at(l).ok_or(EINVAL)?)
         .cmdq_en();
-    let status = LVCMDQ_STATUS::try_at(l).ok_or(EINVAL)?;
-    if page0
-        .read(LVCMDQ_STATUS::try_at(l).ok_or(EINVAL)?)
-        .enabled()
-        != enabled
-    {
-        page0.write(status, LVCMDQ_STATUS::zeroed().with_enabled(enabled));
+    let status = || LVCMDQ_STATUS::try_at(l).ok_or(EINVAL);
+    if page0.read(status()?).enabled() != enabled {
+        page0.write(status()?, LVCMDQ_STATUS::zeroed().with_enabled(enabled));
     }
     if !enabled {
-        return Ok(Visit::default());
+        return Ok(());
     }
     let gerror = page0
         .read(LVCMDQ_GERROR::try_at(l).ok_or(EINVAL)?)
@@ -113,7 +100,7 @@ pub(crate) fn visit(hw: &Cmdqv, queue: &EngineQueue) -> Result<Visit> {
         .cmdq_err()
         != gerror
     {
-        return Ok(Visit::default());
+        return Ok(());
     }
     set_err_map(hw, queue, false)?;
 
@@ -123,35 +110,32 @@ pub(crate) fn visit(hw: &Cmdqv, queue: &EngineQueue) -> Result<Visit> {
     let prod = page0.read(LVCMDQ_PROD::try_at(l).ok_or(EINVAL)?).wr().get();
     let mut cons = cons_reg.rd().get();
     let Some(pending) = ring.pending(prod, cons) else {
-        return Ok(Visit::default());
+        return Ok(());
     };
 
-    let mut visit = Visit::default();
+    // The error the queue stops on, if any.
+    let mut error = None;
     for _ in 0..pending.min(BUDGET) {
         let mut entry = [0u64; 2];
         let offset = ring.index(cons) as usize * CMD_SIZE;
         if queue.memory.read_u64s(offset, &mut entry).is_err() {
-            visit.error = Some(CERROR_ABT);
+            error = Some(CERROR_ABT);
             break;
         }
-        match cmd::decode(entry) {
-            // The emulated SMMU has no TLB or ATC to invalidate yet: executing is completing.
-            Some(_) => {}
-            None => {
-                visit.error = Some(CERROR_ILL);
-                break;
-            }
+        // The emulated SMMU has no TLB or ATC to invalidate yet: executing is completing.
+        if cmd::decode(entry).is_none() {
+            error = Some(CERROR_ILL);
+            break;
         }
         cons = ring.next(cons);
-        visit.executed += 1;
     }
 
-    let err = visit.error.unwrap_or(cons_reg.err().get());
+    let err = error.unwrap_or(cons_reg.err().get());
     page0.write(
         LVCMDQ_CONS::try_at(l).ok_or(EINVAL)?,
         LVCMDQ_CONS::zeroed().try_with_rd(cons)?.try_with_err(err)?,
     );
-    if visit.error.is_some() {
+    if error.is_some() {
         let event = bindings::iommu_vevent_tegra241_cmdqv {
             lvcmdq_err_map: set_err_map(hw, queue, true)?.map(u64::to_le),
         };
@@ -166,7 +150,7 @@ pub(crate) fn visit(hw: &Cmdqv, queue: &EngineQueue) -> Result<Visit> {
             LVCMDQ_GERROR::zeroed().with_cmdq_err(!gerror),
         );
     }
-    Ok(visit)
+    Ok(())
 }
 
 /// Sets or clears the bit of `queue`'s LVCMDQ in its VINTF's error map, and returns the map.

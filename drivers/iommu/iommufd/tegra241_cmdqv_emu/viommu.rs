@@ -109,7 +109,7 @@ impl WorkItem for CmdqvDev {
         engine
             .queues
             .retain(|queue| match engine::visit(&this.hw, queue) {
-                Ok(_) => true,
+                Ok(()) => true,
                 Err(e) => {
                     pr_warn!(
                         "VINTF{} LVCMDQ{}: stopped ({:?})\n",
