@@ -62,4 +62,12 @@ int iommufd_mock_dev_sid(struct device *dev, u32 *sid);
 int iommufd_mock_attach_nested(struct iommu_domain *domain, struct device *dev,
 			       struct iommu_domain *old);
 
+/*
+ * Invalidate cache entry @cache_id of a device of the flavour, or all of its
+ * entries if @all, as IOMMU_TEST_OP_DEV_CHECK_CACHE sees them; EINVAL for
+ * other devices and for a @cache_id past MOCK_DEV_CACHE_ID_MAX
+ */
+int iommufd_mock_dev_invalidate_cache(struct device *dev, u32 cache_id,
+				      bool all);
+
 #endif

@@ -22,6 +22,8 @@
 //! - [`smmu`]: the ID registers of the SMMUv3 it extends;
 //! - [`cmd`], [`ring`] and [`engine`]: the commands a guest queue carries, its pointer
 //!   arithmetic, and the engine that executes the guests' queues from their memory;
+//! - [`caches`]: what the commands do: they reach the ATCs of the mock devices, and a log of
+//!   the invalidations that debugfs shows (`tegra241_cmdqv_emu/invalidations`);
 //! - [`viommu`]: the vIOMMU driver that VMMs reach through iommufd, serving the selftest's mock
 //!   devices created with `MOCK_FLAGS_DEVICE_TEGRA241_CMDQV`.
 //!
@@ -30,11 +32,17 @@
 //! left.
 
 use kernel::{
+    debugfs::{
+        Dir,
+        File, //
+    },
     iommu::iommufd::driver::mock,
     prelude::*,
     sync::Arc, //
 };
 
+#[path = "tegra241_cmdqv_emu/caches.rs"]
+mod caches;
 #[path = "tegra241_cmdqv_emu/cmd.rs"]
 mod cmd;
 #[path = "tegra241_cmdqv_emu/engine.rs"]
@@ -56,6 +64,7 @@ mod vintf;
 #[path = "tegra241_cmdqv_emu/viommu.rs"]
 mod viommu;
 
+use caches::LogFile;
 use hw::Cmdqv;
 use viommu::{
     CmdqvDev,
@@ -74,6 +83,8 @@ module! {
 struct Tegra241CmdqvEmu {
     cmdqv: Arc<CmdqvDev>,
     _registration: mock::Registration<CmdqvViommu>,
+    _log: Pin<KBox<File<LogFile>>>,
+    _debugfs: Dir,
 }
 
 impl Drop for Tegra241CmdqvEmu {
@@ -88,6 +99,11 @@ impl kernel::Module for Tegra241CmdqvEmu {
     fn init(module: &'static ThisModule) -> Result<Self> {
         let cmdqv = CmdqvDev::new(Cmdqv::new()?)?;
         let geometry = cmdqv.geometry();
+        let debugfs = Dir::new(c"tegra241_cmdqv_emu");
+        let log = KBox::pin_init(
+            debugfs.read_only_file(c"invalidations", LogFile(cmdqv.caches().clone())),
+            GFP_KERNEL,
+        )?;
         // Last: from here on, the selftest's devices of the flavour reach the module.
         let registration = mock::Registration::new(module, cmdqv.clone())?;
         pr_info!(
@@ -99,6 +115,8 @@ impl kernel::Module for Tegra241CmdqvEmu {
         Ok(Self {
             cmdqv,
             _registration: registration,
+            _log: log,
+            _debugfs: debugfs,
         })
     }
 }

@@ -91,6 +91,22 @@ impl Geometry {
     }
 }
 
+/// The physical stream ID that `vsid` maps to in VINTF `vintf` of `sids` SID slots, as the
+/// hardware finds it: the first enabled slot whose `SID_MATCH` is `vsid` gives its `SID_REPLACE`.
+pub(crate) fn match_sid(hw: &impl CmdqvHw, vintf: usize, sids: u32, vsid: u32) -> Option<u32> {
+    (0..sids as usize).find_map(|slot| {
+        let index = sid_slot(vintf, slot)?;
+        let sid_match = hw.config().read(VINTF_SID_MATCH::try_at(index)?);
+        (sid_match.enable() && sid_match.virt_sid().get() == vsid)
+            .then(|| VINTF_SID_REPLACE::try_at(index).map(|r| u32::from(hw.config().read(r))))?
+    })
+}
+
+/// The VMID the hardware substitutes in the commands of VINTF `vintf`.
+pub(crate) fn vmid(hw: &impl CmdqvHw, vintf: usize) -> Option<u16> {
+    Some(hw.config().read(VINTF_CONFIG::try_at(vintf)?).vmid().get() as u16)
+}
+
 /// A guest's VINTF, enabled, with the LVCMDQs and SID slots it has given out.
 ///
 /// # Invariants
@@ -266,15 +282,7 @@ impl Vintf {
     /// The physical SID that virtual SID `vsid` stands for, as the hardware finds it: the
     /// `SID_REPLACE` of the enabled slot whose `SID_MATCH` has it.
     pub(crate) fn lookup_sid(&self, hw: &impl CmdqvHw, vsid: u32) -> Option<u32> {
-        (0..self.geometry.sids as usize)
-            .filter(|&slot| self.sids & (1 << slot) != 0)
-            .find_map(|slot| {
-                let index = sid_slot(self.index, slot)?;
-                let sid_match = hw.config().read(VINTF_SID_MATCH::try_at(index)?);
-                (sid_match.enable() && sid_match.virt_sid().get() == vsid).then(|| {
-                    VINTF_SID_REPLACE::try_at(index).map(|r| u32::from(hw.config().read(r)))
-                })?
-            })
+        match_sid(hw, self.index, self.geometry.sids, vsid)
     }
 
     /// Takes SID slot `slot` back.

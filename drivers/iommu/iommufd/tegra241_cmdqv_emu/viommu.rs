@@ -10,9 +10,13 @@
 //! `arm_vsmmu_cache_invalidate()` does.
 
 use super::{
+    caches::{
+        Caches,
+        Source, //
+    },
     cmd,
     engine::{
-        self,
+        Engine,
         EngineQueue, //
     },
     hw::{
@@ -58,76 +62,19 @@ use kernel::{
         ArcBorrow,
         Mutex, //
     },
-    workqueue::{
-        self,
-        impl_has_delayed_work,
-        new_delayed_work,
-        DelayedWork,
-        WorkItem, //
-    },
 };
 
-/// The emulated CMDQV as its vIOMMUs see it: the hardware, which VINTFs are given out, and the
-/// engine that executes the guests' queues ([`engine`]).
+/// The emulated CMDQV as its vIOMMUs see it: the hardware, which VINTFs are given out, the
+/// SMMU's caches, and the engine that executes the guests' queues.
 #[pin_data]
 pub(crate) struct CmdqvDev {
-    hw: Cmdqv,
+    hw: Arc<Cmdqv>,
     geometry: Geometry,
     /// Bit `v` is set while VINTF `v` belongs to a vIOMMU.
     #[pin]
     vintfs: Mutex<u64>,
-    /// The LVCMDQs with a HW queue, which the engine visits.
-    #[pin]
-    engine: Mutex<Engine>,
-    /// The engine's polling, queued while `engine.armed`.
-    #[pin]
-    poll: DelayedWork<CmdqvDev>,
-}
-
-/// The engine's state.
-struct Engine {
-    queues: KVec<EngineQueue>,
-    /// The polling work is queued or running, and will queue itself again while there are
-    /// queues.
-    armed: bool,
-}
-
-/// The engine's polling period: one jiffy.
-const POLL_JIFFIES: kernel::time::Jiffies = 1;
-
-impl_has_delayed_work! {
-    impl HasDelayedWork<Self> for CmdqvDev { self.poll }
-}
-
-impl WorkItem for CmdqvDev {
-    type Pointer = Arc<CmdqvDev>;
-
-    fn run(this: Arc<CmdqvDev>) {
-        let mut engine = this.engine.lock();
-        // A queue whose registers cannot be reached, which the driver's checks rule out, is
-        // visited no more.
-        engine
-            .queues
-            .retain(|queue| match engine::visit(&this.hw, queue) {
-                Ok(()) => true,
-                Err(e) => {
-                    pr_warn!(
-                        "VINTF{} LVCMDQ{}: stopped ({:?})\n",
-                        queue.vintf,
-                        queue.lvcmdq,
-                        e
-                    );
-                    false
-                }
-            });
-        if engine.queues.is_empty() {
-            engine.armed = false;
-            return;
-        }
-        drop(engine);
-        // Fails only while the module stops the engine (`stop`).
-        let _ = workqueue::system().enqueue_delayed(this, POLL_JIFFIES);
-    }
+    caches: Arc<Caches>,
+    engine: Arc<Engine>,
 }
 
 impl CmdqvDev {
@@ -135,19 +82,24 @@ impl CmdqvDev {
     pub(crate) fn new(hw: Cmdqv) -> Result<Arc<Self>> {
         vintf::enable_cmdqv(&hw)?;
         let geometry = Geometry::read(&hw);
+        let hw = Arc::new(hw, GFP_KERNEL)?;
+        let caches = Caches::new()?;
+        let engine = Engine::new(hw.clone(), caches.clone(), geometry.sids)?;
         Arc::pin_init(
             try_pin_init!(Self {
                 hw,
                 geometry,
                 vintfs <- new_mutex!(0),
-                engine <- new_mutex!(Engine {
-                    queues: KVec::new(),
-                    armed: false,
-                }),
-                poll <- new_delayed_work!("tegra241_cmdqv_emu::poll"),
+                caches,
+                engine,
             }),
             GFP_KERNEL,
         )
+    }
+
+    /// The SMMU's caches.
+    pub(crate) fn caches(&self) -> &Arc<Caches> {
+        &self.caches
     }
 
     /// The geometry of the hardware.
@@ -169,34 +121,9 @@ impl CmdqvDev {
         *self.vintfs.lock() &= !(1 << index);
     }
 
-    /// Has the engine visit `queue`, starting it if it is idle.
-    fn engine_add(self: &Arc<Self>, queue: EngineQueue) -> Result {
-        let mut engine = self.engine.lock();
-        engine.queues.push(queue, GFP_KERNEL)?;
-        if !engine.armed {
-            engine.armed = true;
-            // Not queued, as not armed.
-            let _ = workqueue::system().enqueue_delayed(self.clone(), POLL_JIFFIES);
-        }
-        Ok(())
-    }
-
-    /// Stops the engine's visits of LVCMDQ `lvcmdq` of VINTF `vintf`: when this returns, no
-    /// visit is in progress or will come.
-    fn engine_remove(&self, vintf: usize, lvcmdq: u32) {
-        self.engine.lock().queues.retain(|q| {
-            if q.vintf != vintf || q.lvcmdq != lvcmdq {
-                return true;
-            }
-            // The queue's reset acknowledges its error.
-            let _ = engine::set_err_map(&self.hw, q, false);
-            false
-        });
-    }
-
     /// Stops the engine: when this returns, the polling work is neither queued nor running.
-    pub(crate) fn stop(self: &Arc<Self>) {
-        workqueue::cancel_delayed_sync(self);
+    pub(crate) fn stop(&self) {
+        self.engine.stop();
     }
 }
 
@@ -225,7 +152,7 @@ impl PinnedDrop for Guest {
     fn drop(self: Pin<&mut Self>) {
         // Upstream's tegra241_vintf_hw_deinit(): queues in descending order, then the VINTF.
         if let Some(vintf) = &mut *self.vintf.lock() {
-            if vintf.disable(&self.cmdqv.hw).is_err() {
+            if vintf.disable(&*self.cmdqv.hw).is_err() {
                 pr_warn!("VINTF{}: reset failed\n", self.index);
             }
         }
@@ -238,14 +165,17 @@ pub(crate) struct CmdqvViommu {
     guest: Arc<Guest>,
 }
 
-/// A vDEVICE: a SID slot of the VINTF, mapping the guest's vSID to the device's SID.
+/// A vDEVICE: a SID slot of the VINTF, mapping the guest's vSID to the device's SID, whose
+/// ATC invalidations then reach the device.
 pub(crate) struct SidSlot {
     guest: Arc<Guest>,
     slot: usize,
+    psid: u32,
 }
 
 impl Drop for SidSlot {
     fn drop(&mut self) {
+        self.guest.cmdqv.caches.remove_stream(self.psid);
         if self
             .guest
             .with_vintf(|vintf, hw| vintf.free_sid(hw, self.slot))
@@ -269,7 +199,7 @@ pub(crate) struct Lvcmdq {
 impl Drop for Lvcmdq {
     fn drop(&mut self) {
         // First the engine lets go of the queue's registers and memory.
-        self.guest.cmdqv.engine_remove(self.guest.index, self.index);
+        self.guest.cmdqv.engine.remove(self.guest.index, self.index);
         if self
             .guest
             .with_vintf(|vintf, hw| vintf.free_lvcmdq(hw, self.index))
@@ -334,7 +264,7 @@ impl Driver for CmdqvViommu {
         )
         .inspect_err(|_| cmdqv.release_vintf(index))?;
         // From here on, dropping `guest` disables the VINTF and gives it back.
-        *guest.vintf.lock() = Some(Vintf::enable(&cmdqv.hw, index, index as u16)?);
+        *guest.vintf.lock() = Some(Vintf::enable(&*cmdqv.hw, index, index as u16)?);
         let page0: Arc<RegPage> = cmdqv.hw.vintf_page0(index).ok_or(EINVAL)?;
         let region = viommu.alloc_mmap(page0 as Arc<dyn MmapMemory>)?;
         data.out_vintf_mmap_offset = region.offset;
@@ -349,10 +279,14 @@ impl Driver for CmdqvViommu {
         let psid = mock::dev_sid(vdev.device())?;
         // Upstream's tegra241_vintf_init_vsid(): vSID range, then a free slot. Mock devices
         // have one stream each.
-        let slot = guest.with_vintf(|vintf, hw| vintf.alloc_sid(hw, vdev.virt_id(), psid))?;
+        guest.cmdqv.caches.add_stream(psid, vdev.device())?;
+        let slot = guest
+            .with_vintf(|vintf, hw| vintf.alloc_sid(hw, vdev.virt_id(), psid))
+            .inspect_err(|_| guest.cmdqv.caches.remove_stream(psid))?;
         Ok(SidSlot {
             guest: guest.clone(),
             slot,
+            psid,
         })
     }
 
@@ -388,12 +322,12 @@ impl Driver for CmdqvViommu {
             guest: guest.clone(),
             index,
         };
-        guest.cmdqv.engine_add(EngineQueue {
-            vintf: guest.index,
-            lvcmdq: index,
+        guest.cmdqv.engine.add(EngineQueue::new(
+            guest.index,
+            index,
             memory,
-            events: viommu.events(),
-        })?;
+            viommu.events(),
+        ))?;
         Ok(lvcmdq)
     }
 
@@ -406,17 +340,16 @@ impl Driver for CmdqvViommu {
             )
             .inspect_err(|_| array.set_handled(0))?;
         let guest = &viommu.guest;
+        let caches = &guest.cmdqv.caches;
         let mut handled = 0;
         let result = guest.with_vintf(|vintf, hw| {
+            let vmid = vintf::vmid(hw, vintf.index()).ok_or(EINVAL)?;
             for cmd in cmds.iter() {
-                match cmd::trapped(u64::from_le(cmd.cmd[0])) {
-                    cmd::Trapped::Tlbi => {}
-                    cmd::Trapped::Stream { vsid } => {
-                        vintf.lookup_sid(hw, vsid).ok_or(EIO)?;
-                    }
-                    cmd::Trapped::Refused => return Err(EIO),
-                }
-                // The emulated SMMU has no TLB or ATC yet: issuing is completing.
+                let command = cmd::decode(cmd.cmd.map(u64::from_le)).ok_or(EIO)?;
+                let psid = command.vsid().and_then(|vsid| vintf.lookup_sid(hw, vsid));
+                // `CMD_SYNC` is the host's to issue, and a stream must be the guest's.
+                let invalidation = command.issued(vmid, psid).ok_or(EIO)?;
+                caches.invalidate(Source::Host, invalidation);
                 handled += 1;
             }
             Ok(())

@@ -15,6 +15,7 @@
 #include <sys/syscall.h>
 
 #include "iommufd_utils.h"
+#include "iommufd_tegra241_cmdqv_utils.h"
 
 #define MODULE_NAME "tegra241_cmdqv_emu"
 #define MODULE_PATH "/modules/" MODULE_NAME ".ko"
@@ -22,7 +23,6 @@
 #define VIOMMU_TYPE IOMMU_VIOMMU_TYPE_TEGRA241_CMDQV
 #define QUEUE_TYPE IOMMU_HW_QUEUE_TYPE_TEGRA241_CMDQV
 #define SZ_64K (64UL << 10)
-#define SZ_2M (2UL << 20)
 
 /* What the emulated CMDQV has: VINTFs 1-3 for guests */
 #define USER_VINTFS 3
@@ -41,68 +41,68 @@
 /* STE word 1: EATS in bits 29:28 */
 #define STE1_EATS(eats) ((unsigned long long)(eats) << 28)
 
-/* LVCMDQ registers in VINTF page0, 0x80 bytes each, read as MMIO is */
-static uint32_t lvcmdq_reg(void *page, unsigned int lidx, unsigned int off)
+/*
+ * The emulated SMMU's log of the invalidations it executed, one per line:
+ * "<seq> <source>: <command as the SMMU got it>"
+ */
+#define LOG_PATH "/sys/kernel/debug/" MODULE_NAME "/invalidations"
+#define LOG_MAX 64
+
+struct log_line {
+	unsigned long seq;
+	char source[32];
+	char text[128];
+};
+
+/* Reads the log's lines after @after into @lines; returns how many, or -1 */
+static int read_log(unsigned long after, struct log_line *lines)
 {
-	return __atomic_load_n((uint32_t *)((char *)page + 0x80 * lidx + off),
-			       __ATOMIC_RELAXED);
-}
+	char line[256];
+	int n = 0;
+	FILE *f;
 
-#define LVCMDQ_REG(page, lidx, off) lvcmdq_reg(page, lidx, off)
+	f = fopen(LOG_PATH, "r");
+	if (!f)
+		return -1;
+	while (n < LOG_MAX && fgets(line, sizeof(line), f)) {
+		struct log_line *l = &lines[n];
+		int text;
 
-static void lvcmdq_write(void *page, unsigned int lidx, unsigned int off,
-			 uint32_t val)
-{
-	__atomic_store_n((uint32_t *)((char *)page + 0x80 * lidx + off), val,
-			 __ATOMIC_RELEASE);
-}
-
-/* Waits up to 2 s for the hardware to set (reg & mask) to want */
-static bool lvcmdq_wait(void *page, unsigned int lidx, unsigned int off,
-			uint32_t mask, uint32_t want)
-{
-	int i;
-
-	for (i = 0; i != 2000; i++) {
-		if ((lvcmdq_reg(page, lidx, off) & mask) == want)
-			return true;
-		usleep(1000);
+		if (sscanf(line, "%lu %31[^:]: %n", &l->seq, l->source,
+			   &text) != 2) {
+			n = -1;
+			break;
+		}
+		if (l->seq <= after)
+			continue;
+		snprintf(l->text, sizeof(l->text), "%s", line + text);
+		l->text[strcspn(l->text, "\n")] = 0;
+		n++;
 	}
-	return false;
+	fclose(f);
+	return n;
 }
 
-#define CONS_RD 0xfffffu
-#define CONS_ERR(cons) (((cons) >> 24) & 0x7f)
-#define CERROR_ILL 1
-
-/* Commands: TLBI_NH_ASID, CMD_SYNC (CS_NONE), CFGI_STE (the host's) */
-#define CMD_TLBI_NH_ASID(asid) (0x11ULL | (uint64_t)(asid) << 48)
-#define CMD_SYNC 0x46ULL
-#define CMD_CFGI_STE 0x03ULL
-
-static void put_cmd(void *queue, unsigned int index, uint64_t dw0, uint64_t dw1)
+/* The sequence number of the last line of the log, 0 if none */
+static unsigned long log_last(void)
 {
-	uint64_t *entry = (uint64_t *)queue + 2 * index;
+	struct log_line lines[LOG_MAX];
+	int n = read_log(0, lines);
 
-	entry[0] = dw0;
-	entry[1] = dw1;
+	return n > 0 ? lines[n - 1].seq : 0;
 }
-#define LVCMDQ_CONS 0x00
-#define LVCMDQ_PROD 0x04
-#define LVCMDQ_CONFIG 0x08
-#define LVCMDQ_STATUS 0x0c
-#define LVCMDQ_GERROR 0x10
-#define LVCMDQ_GERRORN 0x14
 
-static __attribute__((constructor)) void setup_buffers(void)
+/* Removes " sid=<n>" from @text, the one field that names a physical device */
+static void strip_sid(char *text)
 {
-	PAGE_SIZE = sysconf(_SC_PAGE_SIZE);
-	BUFFER_SIZE = SZ_2M;
-	/* Guest queue memory: a hugepage, so physically contiguous */
-	buffer = mmap(NULL, BUFFER_SIZE, PROT_READ | PROT_WRITE,
-		      MAP_SHARED | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
-	assert(buffer != MAP_FAILED);
-	memset(buffer, 0, BUFFER_SIZE);
+	char *sid = strstr(text, " sid=");
+	char *end;
+
+	if (!sid)
+		return;
+	end = strchr(sid + 1, ' ');
+	memmove(sid, end ? end : sid + strlen(sid),
+		strlen(end ? end : sid + strlen(sid)) + 1);
 }
 
 static int get_hw_info(int fd, uint32_t dev_id, uint32_t in_type, void *data,
@@ -710,6 +710,269 @@ TEST_F(cmdqv_queue, execute)
 	ASSERT_EQ(0, read(veventq_fd, &vevent, sizeof(vevent)));
 	close(veventq_fd);
 	test_ioctl_destroy(veventq_id);
+}
+
+/* The commands whose effects the tests check, for vSID @vsid */
+static unsigned int effect_cmds(uint64_t cmds[][2], uint32_t vsid)
+{
+	unsigned int n = 0;
+
+	cmds[n][0] = CMD_TLBI_NH_ASID(5);
+	cmds[n++][1] = 0;
+	cmds[n][0] = CMD_TLBI_NH_VA(5);
+	cmds[n++][1] = 0x12345000;
+	/* Cache entry 2: the device's ATC for substream 2 */
+	cmds[n][0] = CMD_ATC_INV(vsid) | ATC_SSID(2);
+	cmds[n++][1] = 0x1000;
+	/* Entry 0: the translations without a substream */
+	cmds[n][0] = CMD_ATC_INV(vsid);
+	cmds[n++][1] = ATC_ALL_ADDRS;
+	/* A substream with no entry: nothing to clear */
+	cmds[n][0] = CMD_ATC_INV(vsid) | ATC_SSID(9);
+	cmds[n++][1] = 0;
+	return n;
+}
+
+/* Waits for CONS to reach PROD, at most 2 s */
+#define wait_cons(page, lidx, prod)                                          \
+	ASSERT_TRUE(lvcmdq_wait(page, lidx, LVCMDQ_CONS, CONS_RD | 0x7f000000, \
+				prod))
+
+/*
+ * What the guest's commands do: TLB invalidations reach the SMMU with the
+ * VINTF's VMID, ATC invalidations the device behind the vSID. The same
+ * commands through IOMMU_HWPT_INVALIDATE, for a second device, do the same.
+ */
+TEST_F(cmdqv_queue, effects)
+{
+	const uint32_t vsid1 = 0x42, vsid2 = 0x43;
+	struct log_line queued[LOG_MAX], trapped[LOG_MAX];
+	struct iommu_viommu_arm_smmuv3_invalidate inv[8];
+	uint64_t cmds[8][2];
+	uint32_t dev2_id, vdev1, vdev2, qid, num, prod = 0, vmid, asid;
+	unsigned int n, i;
+	int ret;
+	unsigned long seq;
+	char va[32];
+
+	test_cmd_mock_domain_flags(self->ioas_id, CMDQV_FLAG, NULL, NULL,
+				   &dev2_id);
+	test_cmd_vdevice_alloc(self->viommu_id, self->dev_id, vsid1, &vdev1);
+	test_cmd_vdevice_alloc(self->viommu_id, dev2_id, vsid2, &vdev2);
+	test_cmd_dev_check_cache_all(self->dev_id,
+				     IOMMU_TEST_DEV_CACHE_DEFAULT);
+	test_cmd_hw_queue_alloc(self->viommu_id, QUEUE_TYPE, 0, self->iova,
+				16 * 16, &qid);
+	lvcmdq_write(self->page, 0, LVCMDQ_CONFIG, 1);
+	ASSERT_TRUE(lvcmdq_wait(self->page, 0, LVCMDQ_STATUS, 1, 1));
+
+	/* Through the queue, for the first device, ending with a CMD_SYNC */
+	seq = log_last();
+	n = effect_cmds(cmds, vsid1);
+	for (i = 0; i != n; i++)
+		put_cmd(buffer, prod++, cmds[i][0], cmds[i][1]);
+	put_cmd(buffer, prod++, CMD_SYNC, 0);
+	lvcmdq_write(self->page, 0, LVCMDQ_PROD, prod);
+	wait_cons(self->page, 0, prod);
+	test_cmd_dev_check_cache(self->dev_id, 0, 0);
+	test_cmd_dev_check_cache(self->dev_id, 1, IOMMU_TEST_DEV_CACHE_DEFAULT);
+	test_cmd_dev_check_cache(self->dev_id, 2, 0);
+	test_cmd_dev_check_cache(self->dev_id, 3, IOMMU_TEST_DEV_CACHE_DEFAULT);
+	test_cmd_dev_check_cache_all(dev2_id, IOMMU_TEST_DEV_CACHE_DEFAULT);
+
+	/* The SMMU's log: each command but the CMD_SYNC, from the LVCMDQ */
+	ASSERT_EQ(n, read_log(seq, queued));
+	ret = sscanf(queued[0].text, "TLBI_NH_ASID vmid=%u asid=%u", &vmid,
+		     &asid);
+	ASSERT_EQ(2, ret);
+	ASSERT_EQ(5, asid);
+	snprintf(va, sizeof(va), "vintf%u.lvcmdq0", vmid);
+	for (i = 0; i != n; i++)
+		ASSERT_STREQ(va, queued[i].source);
+	snprintf(va, sizeof(va), "vmid=%u asid=5 va=0x12345000", vmid);
+	ASSERT_EQ(0, strncmp(queued[1].text, "TLBI_NH_VA ", 11));
+	ASSERT_STREQ(va, queued[1].text + 11);
+	ASSERT_EQ(0, strncmp(queued[2].text, "ATC_INV sid=", 12));
+	ASSERT_NE(NULL, strstr(queued[2].text,
+			       " ssid=2 global=0 addr=0x1000 size=0"));
+	ASSERT_NE(NULL, strstr(queued[3].text,
+			       " ssid=- global=0 addr=0x0 size=52"));
+
+	/* Trapped, for the second device: the same effects */
+	seq = log_last();
+	n = effect_cmds(cmds, vsid2);
+	for (i = 0; i != n; i++) {
+		inv[i].cmd[0] = cmds[i][0];
+		inv[i].cmd[1] = cmds[i][1];
+	}
+	num = n;
+	ASSERT_EQ(0, _test_cmd_viommu_invalidate(
+			     self->fd, self->viommu_id, inv,
+			     IOMMU_VIOMMU_INVALIDATE_DATA_ARM_SMMUV3,
+			     sizeof(*inv), &num));
+	ASSERT_EQ(n, num);
+	for (i = 0; i != 4; i++) {
+		uint32_t want = i % 2 ? IOMMU_TEST_DEV_CACHE_DEFAULT : 0;
+
+		test_cmd_dev_check_cache(dev2_id, i, want);
+	}
+	ASSERT_EQ(n, read_log(seq, trapped));
+	for (i = 0; i != n; i++) {
+		ASSERT_STREQ("host", trapped[i].source);
+		/* Another device: another physical SID in the ATC_INVs */
+		if (i >= 2)
+			ASSERT_STRNE(queued[i].text, trapped[i].text);
+		strip_sid(queued[i].text);
+		strip_sid(trapped[i].text);
+		ASSERT_STREQ(queued[i].text, trapped[i].text);
+	}
+
+	/* A vSID without a vDEVICE: the queue completes it, reaching nobody */
+	seq = log_last();
+	put_cmd(buffer, prod++, CMD_ATC_INV(0x99) | ATC_GLOBAL, 0);
+	put_cmd(buffer, prod++, CMD_SYNC, 0);
+	lvcmdq_write(self->page, 0, LVCMDQ_PROD, prod);
+	wait_cons(self->page, 0, prod);
+	ASSERT_EQ(0, read_log(seq, queued));
+	/* Trapped, the host refuses it */
+	inv[0].cmd[0] = CMD_ATC_INV(0x99) | ATC_GLOBAL;
+	inv[0].cmd[1] = 0;
+	num = 1;
+	EXPECT_ERRNO(EIO, _test_cmd_viommu_invalidate(
+				  self->fd, self->viommu_id, inv,
+				  IOMMU_VIOMMU_INVALIDATE_DATA_ARM_SMMUV3,
+				  sizeof(*inv), &num));
+	ASSERT_EQ(0, num);
+
+	/* G: every entry of the first device, none of the second's */
+	put_cmd(buffer, prod++, CMD_ATC_INV(vsid1) | ATC_GLOBAL, 0);
+	lvcmdq_write(self->page, 0, LVCMDQ_PROD, prod);
+	wait_cons(self->page, 0, prod);
+	test_cmd_dev_check_cache_all(self->dev_id, 0);
+	test_cmd_dev_check_cache(dev2_id, 1, IOMMU_TEST_DEV_CACHE_DEFAULT);
+
+	test_ioctl_destroy(qid);
+	test_ioctl_destroy(vdev2);
+	test_ioctl_destroy(vdev1);
+}
+
+/* Disabled mid-stream: the queue stops where it is, and goes on once enabled */
+TEST_F(cmdqv_queue, disable_mid_stream)
+{
+	const unsigned int entries = 4096;
+	uint32_t qid, cons, prod = entries - 1;
+	unsigned int i;
+
+	test_cmd_hw_queue_alloc(self->viommu_id, QUEUE_TYPE, 0, self->iova,
+				entries * 16, &qid);
+	for (i = 0; i != entries; i++)
+		put_cmd(buffer, i, i % 2 ? CMD_SYNC : CMD_TLBI_NH_ASID(i), 0);
+	lvcmdq_write(self->page, 0, LVCMDQ_CONFIG, 1);
+	ASSERT_TRUE(lvcmdq_wait(self->page, 0, LVCMDQ_STATUS, 1, 1));
+	lvcmdq_write(self->page, 0, LVCMDQ_PROD, prod);
+	lvcmdq_write(self->page, 0, LVCMDQ_CONFIG, 0);
+	ASSERT_TRUE(lvcmdq_wait(self->page, 0, LVCMDQ_STATUS, 1, 0));
+	cons = LVCMDQ_REG(self->page, 0, LVCMDQ_CONS);
+	ASSERT_GE(prod, cons);
+	usleep(20000);
+	ASSERT_EQ(cons, LVCMDQ_REG(self->page, 0, LVCMDQ_CONS));
+
+	lvcmdq_write(self->page, 0, LVCMDQ_CONFIG, 1);
+	wait_cons(self->page, 0, prod);
+	/* Disabled and destroyed with a full queue pending */
+	prod = (prod + entries) & (2 * entries - 1);
+	lvcmdq_write(self->page, 0, LVCMDQ_PROD, prod);
+	lvcmdq_write(self->page, 0, LVCMDQ_CONFIG, 0);
+	test_ioctl_destroy(qid);
+	memset(buffer, 0, entries * 16);
+}
+
+/*
+ * Two vIOMMUs, two VMs: each VINTF's queue executes with its own VMID, and the
+ * same vSID stands for each VM's own device; an error in one VM's queue does
+ * not stop the other's
+ */
+TEST_F(cmdqv_queue, two_viommus)
+{
+	struct iommu_viommu_tegra241_cmdqv data2 = {};
+	struct log_line lines[LOG_MAX];
+	uint32_t dev2_id, viommu2_id, vdev1, vdev2, q1, q2, vmid1, vmid2;
+	uint32_t prod1 = 0, prod2 = 0, gerror;
+	unsigned long seq;
+	uint32_t *page2;
+	int n, i;
+
+	test_cmd_mock_domain_flags(self->ioas_id, CMDQV_FLAG, NULL, NULL,
+				   &dev2_id);
+	ASSERT_EQ(0, alloc_viommu(self->fd, dev2_id, self->parent_id, &data2,
+				  sizeof(data2), &viommu2_id));
+	page2 = mmap(NULL, data2.out_vintf_mmap_length, PROT_READ | PROT_WRITE,
+		     MAP_SHARED, self->fd, data2.out_vintf_mmap_offset);
+	ASSERT_NE(MAP_FAILED, page2);
+	ASSERT_NE(self->data.out_vintf_mmap_offset,
+		  data2.out_vintf_mmap_offset);
+	test_cmd_vdevice_alloc(self->viommu_id, self->dev_id, 0x42, &vdev1);
+	test_cmd_vdevice_alloc(viommu2_id, dev2_id, 0x42, &vdev2);
+	test_cmd_hw_queue_alloc(self->viommu_id, QUEUE_TYPE, 0, self->iova,
+				PAGE_SIZE, &q1);
+	test_cmd_hw_queue_alloc(viommu2_id, QUEUE_TYPE, 0,
+				self->iova + PAGE_SIZE, PAGE_SIZE, &q2);
+	lvcmdq_write(self->page, 0, LVCMDQ_CONFIG, 1);
+	lvcmdq_write(page2, 0, LVCMDQ_CONFIG, 1);
+	ASSERT_TRUE(lvcmdq_wait(self->page, 0, LVCMDQ_STATUS, 1, 1));
+	ASSERT_TRUE(lvcmdq_wait(page2, 0, LVCMDQ_STATUS, 1, 1));
+
+	/* VM 1 invalidates its device's ATC; VM 2 a TLB */
+	seq = log_last();
+	put_cmd(buffer, prod1++, CMD_ATC_INV(0x42) | ATC_GLOBAL, 0);
+	put_cmd(buffer, prod1++, CMD_TLBI_NH_ASID(1), 0);
+	put_cmd((char *)buffer + PAGE_SIZE, prod2++, CMD_TLBI_NH_ASID(1), 0);
+	lvcmdq_write(self->page, 0, LVCMDQ_PROD, prod1);
+	lvcmdq_write(page2, 0, LVCMDQ_PROD, prod2);
+	wait_cons(self->page, 0, prod1);
+	wait_cons(page2, 0, prod2);
+	test_cmd_dev_check_cache_all(self->dev_id, 0);
+	test_cmd_dev_check_cache_all(dev2_id, IOMMU_TEST_DEV_CACHE_DEFAULT);
+	n = read_log(seq, lines);
+	ASSERT_EQ(3, n);
+	vmid1 = vmid2 = 0;
+	for (i = 0; i != n; i++) {
+		uint32_t vintf, vmid, asid;
+		int ret;
+
+		if (sscanf(lines[i].text, "TLBI_NH_ASID vmid=%u asid=%u",
+			   &vmid, &asid) != 2)
+			continue;
+		ASSERT_EQ(1, asid);
+		ret = sscanf(lines[i].source, "vintf%u", &vintf);
+		ASSERT_EQ(1, ret);
+		ASSERT_EQ(vintf, vmid);
+		if (!vmid1)
+			vmid1 = vmid;
+		else
+			vmid2 = vmid;
+	}
+	ASSERT_NE(0, vmid2);
+	ASSERT_NE(vmid1, vmid2);
+
+	/* VM 2's queue stops on an illegal command; VM 1's goes on */
+	gerror = LVCMDQ_REG(page2, 0, LVCMDQ_GERROR);
+	put_cmd((char *)buffer + PAGE_SIZE, prod2++, CMD_CFGI_STE, 0);
+	lvcmdq_write(page2, 0, LVCMDQ_PROD, prod2);
+	ASSERT_TRUE(lvcmdq_wait(page2, 0, LVCMDQ_GERROR, 1, (gerror ^ 1) & 1));
+	for (i = 0; i != 8; i++)
+		put_cmd(buffer, prod1++, CMD_TLBI_NH_ASID(i), 0);
+	lvcmdq_write(self->page, 0, LVCMDQ_PROD, prod1);
+	wait_cons(self->page, 0, prod1);
+	ASSERT_EQ(prod2 - 1, LVCMDQ_REG(page2, 0, LVCMDQ_CONS) & CONS_RD);
+
+	test_ioctl_destroy(q2);
+	test_ioctl_destroy(q1);
+	test_ioctl_destroy(vdev2);
+	test_ioctl_destroy(vdev1);
+	munmap(page2, data2.out_vintf_mmap_length);
+	test_ioctl_destroy(viommu2_id);
+	memset(buffer, 0, 2 * PAGE_SIZE);
 }
 
 /* Bad input from the guest: nothing consumed, nothing hurt */

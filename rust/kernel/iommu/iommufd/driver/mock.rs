@@ -65,6 +65,17 @@ pub fn dev_sid(dev: &Device) -> Result<u32> {
     Ok(sid)
 }
 
+/// Invalidates entries of the cache of a mock device of the backend's flavour, as
+/// `IOMMU_TEST_OP_DEV_CHECK_CACHE` reads them: entry `id`, or all of them for `None`.
+///
+/// Fails with `EINVAL` for any other device, and for an entry past the last.
+pub fn invalidate_cache(dev: &Device, id: Option<u32>) -> Result {
+    // SAFETY: `dev` is a valid device.
+    to_result(unsafe {
+        bindings::iommufd_mock_dev_invalidate_cache(dev.as_raw(), id.unwrap_or(0), id.is_none())
+    })
+}
+
 /// Attaches a mock device of the backend's flavour to a nested domain of the backend, as the
 /// selftest's mock keeps track of the domain of each of its devices.
 ///

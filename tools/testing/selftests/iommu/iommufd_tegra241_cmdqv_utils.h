@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * A guest's side of an emulated Tegra241 CMDQV, for the tests that drive its
+ * queues: the LVCMDQ registers of a mapped VINTF page0, the commands, and
+ * guest queue memory.
+ */
+#ifndef __IOMMUFD_TEGRA241_CMDQV_UTILS_H
+#define __IOMMUFD_TEGRA241_CMDQV_UTILS_H
+
+#include <sys/mman.h>
+
+/* After iommufd_utils.h, whose buffer it sets up */
+
+#define SZ_2M (2UL << 20)
+
+/* LVCMDQ registers in VINTF page0, 0x80 bytes each, read as MMIO is */
+#define LVCMDQ_CONS 0x00
+#define LVCMDQ_PROD 0x04
+#define LVCMDQ_CONFIG 0x08
+#define LVCMDQ_STATUS 0x0c
+#define LVCMDQ_GERROR 0x10
+#define LVCMDQ_GERRORN 0x14
+
+static uint32_t lvcmdq_reg(void *page, unsigned int lidx, unsigned int off)
+{
+	return __atomic_load_n((uint32_t *)((char *)page + 0x80 * lidx + off),
+			       __ATOMIC_RELAXED);
+}
+
+#define LVCMDQ_REG(page, lidx, off) lvcmdq_reg(page, lidx, off)
+
+static void lvcmdq_write(void *page, unsigned int lidx, unsigned int off,
+			 uint32_t val)
+{
+	__atomic_store_n((uint32_t *)((char *)page + 0x80 * lidx + off), val,
+			 __ATOMIC_RELEASE);
+}
+
+/* Waits up to 2 s for the hardware to set (reg & mask) to want */
+static bool lvcmdq_wait(void *page, unsigned int lidx, unsigned int off,
+			uint32_t mask, uint32_t want)
+{
+	int i;
+
+	for (i = 0; i != 2000; i++) {
+		if ((lvcmdq_reg(page, lidx, off) & mask) == want)
+			return true;
+		usleep(1000);
+	}
+	return false;
+}
+
+#define CONS_RD 0xfffffu
+#define CONS_ERR(cons) (((cons) >> 24) & 0x7f)
+#define CERROR_ILL 1
+
+/* Commands: TLBI_NH_ASID, CMD_SYNC (CS_NONE), CFGI_STE (the host's) */
+#define CMD_TLBI_NH_ASID(asid) (0x11ULL | (uint64_t)(asid) << 48)
+#define CMD_SYNC 0x46ULL
+#define CMD_CFGI_STE 0x03ULL
+/* TLBI_NH_VA: the address is in the second word */
+#define CMD_TLBI_NH_VA(asid) (0x12ULL | (uint64_t)(asid) << 48)
+/* ATC_INV: SID, then SSID with SSV, or G; address and size in the second */
+#define CMD_ATC_INV(vsid) (0x40ULL | (uint64_t)(vsid) << 32)
+#define ATC_SSID(ssid) ((uint64_t)(ssid) << 12 | 1ULL << 11)
+#define ATC_GLOBAL (1ULL << 9)
+#define ATC_ALL_ADDRS 52
+
+static void put_cmd(void *queue, unsigned int index, uint64_t dw0, uint64_t dw1)
+{
+	uint64_t *entry = (uint64_t *)queue + 2 * index;
+
+	entry[0] = dw0;
+	entry[1] = dw1;
+}
+
+static __attribute__((constructor)) void setup_buffers(void)
+{
+	PAGE_SIZE = sysconf(_SC_PAGE_SIZE);
+	BUFFER_SIZE = SZ_2M;
+	buffer = mmap(NULL, BUFFER_SIZE, PROT_READ | PROT_WRITE,
+		      MAP_SHARED | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+	assert(buffer != MAP_FAILED);
+	memset(buffer, 0, BUFFER_SIZE);
+}
+
+#endif
