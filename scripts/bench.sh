@@ -11,7 +11,7 @@
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$REPO/build}
-BENCH_TESTS=${BENCH_TESTS:-bench_mem bench_speed}
+BENCH_TESTS=${BENCH_TESTS:-bench_mem bench_speed bench_cmdqv}
 names=()
 for spec in "$@"; do
 	name=${spec%%:*}
