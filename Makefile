@@ -51,7 +51,7 @@ kmake = $(MAKE) -s -C $(WORK_SRC) O=$(BUILD)/obj-$(1) $(KMAKE_VARS) -j$(JOBS)
 SELFTEST_DIR := $(BUILD)/selftests
 UAPI_DIR := $(BUILD)/uapi
 
-.PHONY: check compile-fail run bench toolchain source overlay configs kernels oot selftests \
+.PHONY: check compile-fail run bench toolchain source overlay configs kernels oot selftests demo \
 	clean distclean export-patches clippy rustfmt checkpatch FORCE
 
 # Compile-fail tests of the Rust abstractions, against the Rust kernel's
@@ -137,7 +137,24 @@ SELFTEST_CFLAGS := -static -D_GNU_SOURCE -O2 -Wall -Wno-unused-function \
 	-isystem $(UAPI_DIR)/include -I$(WORK_SRC)/tools/testing/selftests \
 	-I$(SELFTEST_SRC)
 
-selftests: overlay
+# The VMM demo: a Rust program on cloud-hypervisor's iommufd-ioctls crate,
+# built with the machine's cargo (rustup's, as the crate needs Rust 1.88 or
+# later), its dependencies pinned by Cargo.lock, linked statically for the
+# initramfs. The kernel's Rust toolchain is not involved.
+DEMO_SRC := $(REPO)/tools/iommufd_hwq/hwq_demo
+DEMO_TARGET := x86_64-unknown-linux-gnu
+CARGO ?= $(firstword $(wildcard $(HOME)/.cargo/bin/cargo) $(shell command -v cargo))
+
+demo:
+	@mkdir -p $(SELFTEST_DIR)
+	@test -n "$(CARGO)" || { echo "demo: no cargo; install Rust with rustup" >&2; exit 1; }
+	cd $(DEMO_SRC) && env -u RUSTC -u RUSTDOC -u RUSTFLAGS \
+		CARGO_TARGET_DIR=$(BUILD)/hwq_demo \
+		CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS='-C target-feature=+crt-static' \
+		$(CARGO) build --quiet --release --locked --target $(DEMO_TARGET)
+	@install -m 755 $(BUILD)/hwq_demo/$(DEMO_TARGET)/release/hwq_demo $(SELFTEST_DIR)/hwq_demo
+
+selftests: overlay demo
 	@mkdir -p $(SELFTEST_DIR)
 	@$(call kmake,$(firstword $(CONFIGS))) headers_install INSTALL_HDR_PATH=$(UAPI_DIR) >/dev/null
 	@for t in $(UPSTREAM_TESTS) $(PROJECT_TESTS); do \
@@ -163,6 +180,8 @@ bench: kernels selftests
 clippy: overlay $(BUILD)/obj-rust/.config
 	cd $(WORK_SRC) && touch $$(cd $(REPO) && git ls-files --cached --others --exclude-standard '*.rs')
 	$(call kmake,rust) CLIPPY=1 bzImage modules
+	cd $(DEMO_SRC) && env -u RUSTC -u RUSTDOC -u RUSTFLAGS CARGO_TARGET_DIR=$(BUILD)/hwq_demo \
+		$(CARGO) clippy --quiet --release --locked --target $(DEMO_TARGET) -- -D warnings
 
 rustfmt:
 	rustfmt --edition 2021 --check --config-path $(BASE_SRC)/.rustfmt.toml \
