@@ -52,7 +52,7 @@ SELFTEST_DIR := $(BUILD)/selftests
 UAPI_DIR := $(BUILD)/uapi
 
 .PHONY: check compile-fail run bench toolchain source overlay configs kernels oot selftests demo \
-	clean distclean export-patches clippy rustfmt checkpatch FORCE
+	clean distclean export-patches check-series clippy rustdoc rustfmt checkpatch FORCE
 
 # Compile-fail tests of the Rust abstractions, against the Rust kernel's
 # kernel crate; run by `make check` (without TESTS) when it builds that kernel.
@@ -179,11 +179,19 @@ bench: kernels selftests
 # Lint the project's Rust code (the kernel crate and the HW queue crate).
 clippy: overlay $(BUILD)/obj-rust/.config
 	cd $(WORK_SRC) && touch $$(cd $(REPO) && git ls-files --cached --others --exclude-standard '*.rs')
-	$(call kmake,rust) CLIPPY=1 bzImage modules
+	$(call kmake,rust) CLIPPY=1 bzImage modules 2>&1 | tee $(BUILD)/clippy.log
+	@! grep -qE '^(warning|error)' $(BUILD)/clippy.log || \
+		{ echo "clippy: warnings, see $(BUILD)/clippy.log" >&2; exit 1; }
 	cd $(DEMO_SRC) && env -u RUSTC -u RUSTDOC -u RUSTFLAGS CARGO_TARGET_DIR=$(BUILD)/hwq_demo \
 		$(CARGO) clippy --quiet --release --locked --target $(DEMO_TARGET) -- -D warnings
 
-rustfmt:
+# The abstractions' documentation, as the kernel's make rustdoc builds it.
+rustdoc: overlay $(BUILD)/obj-rust/.config
+	$(call kmake,rust) rustdoc 2>&1 | tee $(BUILD)/rustdoc.log
+	@! grep -qE '^(warning|error)' $(BUILD)/rustdoc.log || \
+		{ echo "rustdoc: warnings, see $(BUILD)/rustdoc.log" >&2; exit 1; }
+
+rustfmt: source
 	rustfmt --edition 2021 --check --config-path $(BASE_SRC)/.rustfmt.toml \
 		$$(git -C $(REPO) ls-files --cached --others --exclude-standard '*.rs')
 
@@ -198,6 +206,12 @@ checkpatch: source
 export-patches: overlay
 	REPO=$(REPO) BASE_SRC=$(BASE_SRC) OUT=$(BUILD)/export \
 		$(REPO)/scripts/export-patches.sh
+
+# The exported series applies with git am on a clean tree of the base and
+# gives exactly the tree that make kernels builds.
+check-series: export-patches
+	BASE_SRC=$(BASE_SRC) WORK_SRC=$(WORK_SRC) SERIES=$(BUILD)/export \
+		$(REPO)/scripts/check-series.sh
 
 clean:
 	rm -rf $(BUILD)/obj-* $(SELFTEST_DIR) $(UAPI_DIR) $(BUILD)/runs

@@ -41,7 +41,8 @@ add_dir() { # subject, body, paths...
 	git -C "$tmp" commit -q -s -m "$subject" -m "$body"
 }
 add_dir "iommufd: Add the HW queue object in Rust" \
-	"New files of the Rust implementation, the driver backend and their documentation." \
+	"New files of the Rust implementation, the driver backend and their
+documentation." \
 	drivers include Documentation arch
 add_dir "rust: Add iommufd abstractions" \
 	"Safe abstractions used by the iommufd HW queue in Rust." rust

@@ -17,7 +17,7 @@ mod guest;
 
 use ::iommufd_ioctls::{
     AttachHwpt, IommuFd, IommufdHwInfoData, IommufdInvalidateData, IommufdIoas, IommufdVDevice,
-    IommufdVEventData, IommufdVIommu, IommufdViommuData,
+    IommufdVEvent, IommufdVEventData, IommufdVIommu, IommufdViommuData,
 };
 use by_hand::{Mapping, MockDevice, DEV_CACHE_DEFAULT, MOCK_FLAGS_DEVICE_TEGRA241_CMDQV};
 use guest::Lvcmdq;
@@ -133,7 +133,8 @@ fn run(c: &mut Checks) -> Result<()> {
     // SAFETY: `out_data_type` is the union's member on output.
     let out_type = unsafe { info.__bindgen_anon_1.out_data_type };
     println!(
-        "[vmm] GET_HW_INFO: type {out_type} (ARM SMMUv3), IDR0 {:#010x} IDR1 {:#010x} IDR3 {:#010x} \
+        "[vmm] GET_HW_INFO: type {out_type} (ARM SMMUv3), IDR0 {:#010x} IDR1 {:#010x} \
+         IDR3 {:#010x} \
          IDR5 {:#010x} IIDR {:#010x} AIDR {:#x}",
         smmu.idr[0], smmu.idr[1], smmu.idr[3], smmu.idr[5], smmu.iidr, smmu.aidr
     );
@@ -173,7 +174,10 @@ fn run(c: &mut Checks) -> Result<()> {
         "[vmm] IommufdVIommu::new(hw_queue = true): nesting parent HWPT, vIOMMU of type \
          TEGRA241_CMDQV, bypass and abort STE HWPTs"
     );
-    println!("[vmm] the vIOMMU hands out its VINTF page: mmap offset {mmap_offset:#x}, length {mmap_length:#x}");
+    println!(
+        "[vmm] the vIOMMU hands out its VINTF page: mmap offset {mmap_offset:#x}, \
+         length {mmap_length:#x}"
+    );
     let page = Mapping::file(fd, mmap_offset, mmap_length)?;
     println!(
         "[vmm] VINTF page0 mapped at {:#x}, for the guest to drive its queues",
@@ -280,11 +284,16 @@ fn run(c: &mut Checks) -> Result<()> {
     let bad = q.push(guest::cfgi_ste(VSID));
     q.push(guest::cmd_sync());
     q.ring_doorbell();
-    println!("[guest] writes CFGI_STE, which only the host may issue, at index {bad:#x}, then CMD_SYNC; PROD {:#x}", q.prod);
+    println!(
+        "[guest] writes CFGI_STE, which only the host may issue, at index {bad:#x}, then \
+         CMD_SYNC; PROD {:#x}",
+        q.prod
+    );
     let took = q.wait(guest::GERROR, 1, (gerror ^ 1) & 1);
     let cons = q.reg(guest::CONS);
     println!(
-        "[guest] after {}: CONS {cons:#x} (RD {:#x}, ERR {} = ILL), GERROR {:#x}, GERRORN {:#x}: halted",
+        "[guest] after {}: CONS {cons:#x} (RD {:#x}, ERR {} = ILL), GERROR {:#x}, \
+         GERRORN {:#x}: halted",
         fmt_took(took),
         guest::cons_rd(cons),
         guest::cons_err(cons),
@@ -305,25 +314,24 @@ fn run(c: &mut Checks) -> Result<()> {
     unsafe { libc::poll(&mut pfd, 1, 2000) };
     let events = veventq.read_events()?;
     for e in &events {
-        if let Some(IommufdVEventData::Tegra241Cmdqv(d)) = e.data {
+        if let Some([w0, w1]) = err_map(e) {
             println!(
-                "[vmm] vEVENTQ: event {} of type TEGRA241_CMDQV, lvcmdq_err_map [{:#x}, {:#x}]",
-                e.header.sequence,
-                u64::from_le(d.lvcmdq_err_map[0]),
-                u64::from_le(d.lvcmdq_err_map[1])
+                "[vmm] vEVENTQ: event {} of type TEGRA241_CMDQV, lvcmdq_err_map [{w0:#x}, {w1:#x}]",
+                e.header.sequence
             );
         }
     }
     c.check(
         "error_reaches_veventq",
-        matches!(events.as_slice(), [e] if matches!(e.data, Some(IommufdVEventData::Tegra241Cmdqv(d)) if u64::from_le(d.lvcmdq_err_map[0]) == 1)),
+        matches!(events.as_slice(), [e] if err_map(e) == Some([1, 0])),
         events.len(),
     );
     q.put(bad, guest::cmd_sync());
     q.set(guest::GERRORN, q.reg(guest::GERROR));
     let took = q.wait(guest::CONS, guest::CONS_RD, q.prod);
     println!(
-        "[guest] replaces the bad entry with CMD_SYNC, acknowledges (GERRORN = GERROR); CONS {:#x} after {}",
+        "[guest] replaces the bad entry with CMD_SYNC, acknowledges (GERRORN = GERROR); \
+         CONS {:#x} after {}",
         q.reg(guest::CONS),
         fmt_took(took)
     );
@@ -368,6 +376,14 @@ fn run(c: &mut Checks) -> Result<()> {
     ioas.unmap(GPA, RAM_SIZE as u64)?;
     println!("[vmm] guest RAM unmapped");
     Ok(())
+}
+
+/// The LVCMDQ error map a CMDQV vEVENT carries.
+fn err_map(event: &IommufdVEvent) -> Option<[u64; 2]> {
+    match event.data {
+        Some(IommufdVEventData::Tegra241Cmdqv(d)) => Some(d.lvcmdq_err_map.map(u64::from_le)),
+        _ => None,
+    }
 }
 
 fn fmt_took(took: Option<std::time::Duration>) -> String {

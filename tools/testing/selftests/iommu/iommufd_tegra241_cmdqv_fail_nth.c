@@ -4,9 +4,9 @@
  * (tegra241_cmdqv_emu.ko): the flow runs again and again with its n-th
  * fault injection site failing (/proc/self/task/<tid>/fail-nth: slab
  * allocations and iommufd's own sites), for n = 1, 2, ... until it runs
- * through with no failure left to inject. Each run must end in an errno and a clean teardown: the runner's kmemleak scan
- * and console checks find nothing, and nothing holds the module once the
- * file is closed.
+ * through with no failure left to inject. Each run must end in an errno
+ * and a clean teardown: the runner's kmemleak scan and console checks find
+ * nothing, and nothing holds the module once the file is closed.
  *
  * Needs CONFIG_FAILSLAB and CONFIG_FAULT_INJECTION_DEBUG_FS, debugfs mounted,
  * and the module loaded.

@@ -2,7 +2,7 @@
 
 //! A backend for the iommufd selftest's mock devices.
 //!
-//! C header: [`drivers/iommu/iommufd/iommufd_mock_backend.h`](srctree/drivers/iommu/iommufd/iommufd_mock_backend.h).
+//! C header: [`iommufd_mock_backend.h`](srctree/drivers/iommu/iommufd/iommufd_mock_backend.h).
 //!
 //! The selftest's mock devices created with `MOCK_FLAGS_DEVICE_TEGRA241_CMDQV` present the
 //! hardware of a backend module: their hardware information and their vIOMMUs come from the
