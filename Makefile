@@ -52,7 +52,7 @@ SELFTEST_DIR := $(BUILD)/selftests
 UAPI_DIR := $(BUILD)/uapi
 
 .PHONY: check compile-fail run bench toolchain source overlay configs kernels oot selftests demo \
-	clean distclean export-patches check-series clippy rustdoc rustfmt checkpatch FORCE
+	clean distclean export-patches check-series clippy rustdoc docs rustfmt checkpatch FORCE
 
 # Compile-fail tests of the Rust abstractions, against the Rust kernel's
 # kernel crate; run by `make check` (without TESTS) when it builds that kernel.
@@ -190,6 +190,15 @@ rustdoc: overlay $(BUILD)/obj-rust/.config
 	$(call kmake,rust) rustdoc 2>&1 | tee $(BUILD)/rustdoc.log
 	@! grep -qE '^(warning|error)' $(BUILD)/rustdoc.log || \
 		{ echo "rustdoc: warnings, see $(BUILD)/rustdoc.log" >&2; exit 1; }
+
+# The documentation the project adds or changes, with the kernel's Sphinx
+# setup and Debian's Sphinx; fails on a warning about those files.
+DOC_DIRS := driver-api userspace-api
+docs: overlay
+	@command -v sphinx-build >/dev/null || apt-get install -y -q --no-install-recommends python3-sphinx python3-yaml
+	$(MAKE) -s -C $(WORK_SRC) O=$(BUILD)/docs SPHINXDIRS="$(DOC_DIRS)" htmldocs 2>&1 | tee $(BUILD)/docs.log
+	@! grep -E 'WARNING|ERROR' $(BUILD)/docs.log | grep -E 'iommufd' || \
+		{ echo "docs: warnings in the project's documentation" >&2; exit 1; }
 
 rustfmt: source
 	rustfmt --edition 2021 --check --config-path $(BASE_SRC)/.rustfmt.toml \
