@@ -330,7 +330,8 @@ impl Engine {
         let cons_reg = page0.read(LVCMDQ_CONS::try_at(l).ok_or(EINVAL)?);
         let prod = page0.read(LVCMDQ_PROD::try_at(l).ok_or(EINVAL)?).wr().get();
         let mut cons = cons_reg.rd().get();
-        let Some(pending) = ring.pending(prod, cons) else {
+        // Nothing to fetch, or an inconsistent `PROD`: nothing to do, `CONS` included.
+        let Some(pending) = ring.pending(prod, cons).filter(|&n| n > 0) else {
             return Ok(0);
         };
         let vmid = vintf::vmid(hw, queue.vintf).ok_or(EINVAL)?;
