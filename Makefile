@@ -52,7 +52,7 @@ SELFTEST_DIR := $(BUILD)/selftests
 UAPI_DIR := $(BUILD)/uapi
 
 .PHONY: check compile-fail run bench toolchain source overlay configs kernels oot selftests demo \
-	clean distclean export-patches check-series clippy rustdoc docs rustfmt checkpatch FORCE
+	clean distclean export-patches check-series bisect-series sanitizers soak clippy rustdoc docs rustfmt checkpatch FORCE
 
 # Compile-fail tests of the Rust abstractions, against the Rust kernel's
 # kernel crate; run by `make check` (without TESTS) when it builds that kernel.
@@ -129,8 +129,9 @@ oot: kernels
 # uAPI headers and the statically linked selftests: the upstream ones from
 # the work tree (unmodified) and the project's own.
 SELFTEST_SRC := $(WORK_SRC)/tools/testing/selftests/iommu
-UPSTREAM_TESTS := iommufd iommufd_fail_nth
-PROJECT_TESTS := $(basename $(notdir $(wildcard $(REPO)/tools/testing/selftests/iommu/*.c)))
+# The programs the kselftest Makefile lists, as the series patches it: the
+# upstream ones and the project's.
+SELFTESTS = $(shell sed -n 's/^TEST_GEN_PROGS += //p' $(SELFTEST_SRC)/Makefile)
 BENCH_SRC := $(WORK_SRC)/tools/iommufd_hwq
 BENCHES := $(basename $(notdir $(wildcard $(REPO)/tools/iommufd_hwq/*.c)))
 SELFTEST_CFLAGS := -static -D_GNU_SOURCE -O2 -Wall -Wno-unused-function \
@@ -157,7 +158,7 @@ demo:
 selftests: overlay demo
 	@mkdir -p $(SELFTEST_DIR)
 	@$(call kmake,$(firstword $(CONFIGS))) headers_install INSTALL_HDR_PATH=$(UAPI_DIR) >/dev/null
-	@for t in $(UPSTREAM_TESTS) $(PROJECT_TESTS); do \
+	@for t in $(SELFTESTS); do \
 		src=$(SELFTEST_SRC)/$$t.c; out=$(SELFTEST_DIR)/$$t; \
 		if [ ! -f $$out ] || [ -n "$$(find $(SELFTEST_SRC) $(UAPI_DIR)/include -newer $$out -print -quit)" ]; then \
 			echo "selftest: $$t"; \
@@ -221,6 +222,28 @@ export-patches: overlay
 check-series: export-patches
 	BASE_SRC=$(BASE_SRC) WORK_SRC=$(WORK_SRC) SERIES=$(BUILD)/export \
 		$(REPO)/scripts/check-series.sh
+
+# The HW queue, mmap and backend suites and the stress test on a kCFI and a
+# KCSAN kernel (each about 8 min to build and 5 min to run; not in CI).
+SANITIZER_TESTS := iommufd_hw_queue iommufd_mmap iommufd_tegra241_cmdqv \
+	iommufd_hwq_stress
+sanitizers:
+	$(MAKE) check CONFIGS="rust-cfi rust-kcsan" TESTS="$(SANITIZER_TESTS)" KMEMLEAK=off
+
+# A longer soak of the stress test and the fuzzer on both configurations:
+# SOAK_SECONDS per stress variant, SOAK_CALLS fuzz calls.
+SOAK_SECONDS ?= 600
+SOAK_CALLS ?= 2000000
+soak:
+	HWQ_SECONDS=$(SOAK_SECONDS) HWQ_CALLS=$(SOAK_CALLS) HWQ_CHILDREN=1 TEST_TIMEOUT=7200 \
+		BOOT_TIMEOUT=9000 $(MAKE) check TESTS="iommufd_hwq_stress iommufd_hwq_fuzz"
+
+# Every step of the exported series builds the Rust configuration (about
+# 10 min for the first step, then what each patch touches; not run in CI).
+bisect-series: export-patches $(BUILD)/obj-rust/.config
+	BASE_SRC=$(BASE_SRC) SERIES=$(BUILD)/export CONFIG=$(BUILD)/obj-rust/.config \
+		DIR=$(BUILD)/bisect $(REPO)/scripts/bisect-series.sh \
+		$(MAKE) -s $(KMAKE_VARS) -j$(JOBS)
 
 clean:
 	rm -rf $(BUILD)/obj-* $(SELFTEST_DIR) $(UAPI_DIR) $(BUILD)/runs

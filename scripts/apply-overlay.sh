@@ -51,8 +51,10 @@ done <"$STAGE.files"
 # 2. The patch series, applied on base copies of the files it touches.
 patches=()
 if [ -f "$SERIES" ]; then
-	while read -r p; do
-		case "$p" in ''|'#'*) continue ;; esac
+	# Only the patch lines: not the new files listed under them, nor the
+	# [harness] section (see the series' header).
+	while IFS= read -r p; do
+		case "$p" in ''|'#'*|'['*|[[:space:]]*) continue ;; esac
 		patches+=("$REPO/patches/$p")
 	done <"$SERIES"
 fi

@@ -23,6 +23,13 @@ TESTS=${TESTS:-}
 QEMU_EXTRA=${QEMU_EXTRA:-}
 QEMU_SMP=${QEMU_SMP:-2}
 KMEMLEAK=${KMEMLEAK:-on}
+# The seed of the stress test's and the fuzzer's choices, the same for every
+# kernel of the run (so the fuzzer's digests compare); HWQ_SECONDS and
+# HWQ_CALLS override their bounds.
+SEED=${SEED:-$(( $(date +%s) % 1000000 ))}
+HWQ_SECONDS=${HWQ_SECONDS:-}
+HWQ_CALLS=${HWQ_CALLS:-}
+HWQ_CHILDREN=${HWQ_CHILDREN:-}
 verbose=0
 run_mode=0
 
@@ -121,6 +128,7 @@ for ko in /modules/*.ko; do
 	insmod "\$ko" || echo "hwq: loading \$ko failed" >/dev/kmsg
 done
 cd /tmp
+export HWQ_SEED=$SEED HWQ_SECONDS=$HWQ_SECONDS HWQ_CALLS=$HWQ_CALLS HWQ_CHILDREN=$HWQ_CHILDREN
 exec 3>/dev/ttyS1
 echo "@@hwq begin" >&3
 while read -r prog args; do
@@ -183,6 +191,7 @@ boot() { # name image dir kmemleak tests
 		--summary "$dir/summary.txt" >"$dir/judge.txt" || return 1
 }
 
+echo "check: seed $SEED (SEED=$SEED make check ... replays the stress and fuzz choices)"
 rc=0
 summaries=()
 for spec in "$@"; do

@@ -16,7 +16,7 @@
 //! Only regions whose owner is published are mapped. A driver registers its regions while the
 //! owner is being allocated (in `viommu_init`), when the owner's allocation can still fail and
 //! destroy it; a mapping made then would hold a reference on an object being aborted. Upstream
-//! C had that race; patch 0001 of the series fixes it there.
+//! C had that race; "iommufd: Map only mmap regions of published objects" fixes it there.
 
 use core::{
     ptr::NonNull,

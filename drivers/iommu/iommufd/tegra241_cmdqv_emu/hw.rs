@@ -11,9 +11,12 @@
 //! sixteen VCMDQs, so four LVCMDQs per VINTF, and sixteen SID slots per VINTF.
 
 use super::regs::{
+    CMDQV_CMDQ_ALLOC,
     CMDQV_CONFIG,
     CMDQV_PARAM,
     CMDQV_STATUS,
+    LVCMDQ_CONFIG,
+    LVCMDQ_STATUS,
     MAX_LVCMDQS,
     MAX_SIDS_PER_VINTF,
     MAX_VINTFS,
@@ -42,6 +45,8 @@ pub(crate) const NUM_VINTF_LOG2: u32 = 2;
 pub(crate) const NUM_VCMDQ_LOG2: u32 = 4;
 /// log2 of the SID slots of each VINTF.
 pub(crate) const NUM_SID_PER_VM_LOG2: u32 = 4;
+/// The LVCMDQs of each VINTF.
+const LVCMDQS_PER_VINTF: usize = 1 << (NUM_VCMDQ_LOG2 - NUM_VINTF_LOG2);
 
 const _: () = assert!(1 << NUM_VINTF_LOG2 <= MAX_VINTFS);
 const _: () = assert!(1 << (NUM_VCMDQ_LOG2 - NUM_VINTF_LOG2) <= MAX_LVCMDQS);
@@ -111,18 +116,35 @@ impl CmdqvHw for Cmdqv {
         self.vintfs.get(index).map(|v| (&*v.page0, &v.page1))
     }
 
-    /// Each status follows its enable bit.
+    /// Each status follows its enable bit: the CMDQV's, each VINTF's, and each LVCMDQ's while
+    /// a VCMDQ is assigned to the LVCMDQ. An LVCMDQ with none is off, whatever its `CONFIG`
+    /// says: once the driver has taken the VCMDQ back, nothing a guest wrote keeps it enabled.
     fn settle(&self) {
         let on = self.config.read(CMDQV_CONFIG).cmdqv_en();
         self.config.update(CMDQV_STATUS, |r| r.with_enabled(on));
-        for v in 0..self.vintfs.len() {
+        for (v, pages) in self.vintfs.iter().enumerate() {
             // `v` is below the number of VINTFs, which fits the arrays (checked above).
             let (Some(config), Some(status)) = (VINTF_CONFIG::try_at(v), VINTF_STATUS::try_at(v))
             else {
                 continue;
             };
-            let on = on && self.config.read(config).enable();
-            self.config.update(status, |r| r.with_enabled(on));
+            let vintf_on = on && self.config.read(config).enable();
+            self.config.update(status, |r| r.with_enabled(vintf_on));
+            for l in 0..LVCMDQS_PER_VINTF {
+                let (Some(alloc), Some(config), Some(status)) = (
+                    CMDQV_CMDQ_ALLOC::try_at(v * LVCMDQS_PER_VINTF + l),
+                    LVCMDQ_CONFIG::try_at(l),
+                    LVCMDQ_STATUS::try_at(l),
+                ) else {
+                    continue;
+                };
+                let alloc = self.config.read(alloc);
+                let assigned = alloc.allocated()
+                    && alloc.vintf().get() as usize == v
+                    && alloc.lvcmdq().get() as usize == l;
+                let on = assigned && pages.page0.read(config).cmdq_en();
+                pages.page0.update(status, |r| r.with_enabled(on));
+            }
         }
     }
 }
@@ -164,6 +186,30 @@ mod tests {
         hw.settle();
         assert!(!config.read(CMDQV_STATUS).enabled());
         assert!(!config.read(VINTF_STATUS::at(1)).enabled());
+        Ok(())
+    }
+
+    #[test]
+    fn lvcmdq_status() -> Result {
+        let hw = Cmdqv::new()?;
+        let (page0, _) = hw.vintf_pages(2).ok_or(EINVAL)?;
+        // Enabled by a guest while no VCMDQ is assigned: off.
+        page0.write(Array::at(1), LVCMDQ_CONFIG::zeroed().with_cmdq_en(true));
+        hw.settle();
+        assert!(!page0.read(LVCMDQ_STATUS::at(1)).enabled());
+        // Assigned (VINTF2's LVCMDQ1 is VCMDQ 9): STATUS follows CONFIG.
+        let alloc = CMDQV_CMDQ_ALLOC::zeroed()
+            .with_const_vintf::<2>()
+            .with_const_lvcmdq::<1>()
+            .with_allocated(true);
+        hw.config().write(Array::at(9), alloc);
+        hw.settle();
+        assert!(page0.read(LVCMDQ_STATUS::at(1)).enabled());
+        assert!(!page0.read(LVCMDQ_STATUS::at(0)).enabled());
+        // Taken back with the guest's enable still set: off again.
+        hw.config().write(Array::at(9), CMDQV_CMDQ_ALLOC::zeroed());
+        hw.settle();
+        assert!(!page0.read(LVCMDQ_STATUS::at(1)).enabled());
         Ok(())
     }
 }

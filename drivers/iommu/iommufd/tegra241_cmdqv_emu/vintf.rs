@@ -223,6 +223,8 @@ impl Vintf {
         self.reset_lvcmdq(hw, lvcmdq)?;
         let alloc = CMDQV_CMDQ_ALLOC::try_at(self.vcmdq(lvcmdq)).ok_or(EINVAL)?;
         hw.config().write(alloc, CMDQV_CMDQ_ALLOC::zeroed());
+        // Whatever the guest wrote to its `CONFIG` meanwhile, the queue is now off.
+        hw.settle();
         self.lvcmdqs &= !(1 << lvcmdq);
         Ok(())
     }

@@ -9,7 +9,7 @@
  * nothing, and nothing holds the module once the file is closed.
  *
  * Needs CONFIG_FAILSLAB and CONFIG_FAULT_INJECTION_DEBUG_FS, debugfs mounted,
- * and the module loaded.
+ * and the module loaded (the test skips without it).
  */
 #include <dirent.h>
 #include <stdlib.h>
@@ -177,6 +177,8 @@ TEST(fail_nth)
 	struct vmm vmm;
 	int fail_fd;
 
+	if (!cmdqv_backend_present())
+		SKIP(return, CMDQV_SKIP_MSG);
 	if (!setup_fault_injection())
 		SKIP(return, "no failslab in debugfs");
 	snprintf(path, sizeof(path), "/proc/self/task/%d/fail-nth", gettid());
