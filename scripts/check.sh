@@ -29,7 +29,6 @@ KMEMLEAK=${KMEMLEAK:-on}
 SEED=${SEED:-$(( $(date +%s) % 1000000 ))}
 HWQ_SECONDS=${HWQ_SECONDS:-}
 HWQ_CALLS=${HWQ_CALLS:-}
-HWQ_CHILDREN=${HWQ_CHILDREN:-}
 HWQ_KNOWN_BUG=${HWQ_KNOWN_BUG:-}
 verbose=0
 run_mode=0
@@ -129,7 +128,7 @@ for ko in /modules/*.ko; do
 	insmod "\$ko" || echo "hwq: loading \$ko failed" >/dev/kmsg
 done
 cd /tmp
-export HWQ_SEED=$SEED HWQ_SECONDS=$HWQ_SECONDS HWQ_CALLS=$HWQ_CALLS HWQ_CHILDREN=$HWQ_CHILDREN \
+export HWQ_SEED=$SEED HWQ_SECONDS=$HWQ_SECONDS HWQ_CALLS=$HWQ_CALLS \
 	HWQ_KNOWN_BUG=$HWQ_KNOWN_BUG
 exec 3>/dev/ttyS1
 echo "@@hwq begin" >&3

@@ -645,8 +645,6 @@ FIXTURE(stress)
 FIXTURE_VARIANT(stress)
 {
 	bool cmdqv;
-	/* Whether child VMMs race the test's VMM (HWQ_CHILDREN=1: always) */
-	bool children;
 	/* Skipped, for an open bug, unless HWQ_KNOWN_BUG=1 */
 	bool known_bug;
 };
@@ -660,14 +658,12 @@ FIXTURE_VARIANT(stress)
 FIXTURE_VARIANT_ADD(stress, mock)
 {
 	.cmdqv = false,
-	.children = true,
 	.known_bug = true,
 };
 
 FIXTURE_VARIANT_ADD(stress, tegra241_cmdqv)
 {
 	.cmdqv = true,
-	.children = true,
 };
 
 FIXTURE_SETUP(stress)
@@ -734,9 +730,7 @@ static int module_refcnt(void)
 TEST_F_TIMEOUT(stress, race, 3600)
 {
 	const char *s = getenv("HWQ_SECONDS");
-	const char *c = getenv("HWQ_CHILDREN");
 	unsigned long seconds = s && *s ? strtoul(s, NULL, 0) : 30;
-	bool children = variant->children || (c && *c == '1');
 	struct vmm *v = &self->v;
 	bool progress = true;
 	pthread_t kids;
@@ -745,11 +739,9 @@ TEST_F_TIMEOUT(stress, race, 3600)
 	ksft_print_msg("seed %lu, %lu s (HWQ_SEED=%lu HWQ_SECONDS=%lu)\n",
 		       v->seed, seconds, v->seed, seconds);
 	v->deadline = now_ms() + seconds * 1000;
-	if (children)
-		pthread_create(&kids, NULL, child_vmms, v);
+	pthread_create(&kids, NULL, child_vmms, v);
 	run_workers(v, v->cmdqv);
-	if (children)
-		pthread_join(kids, NULL);
+	pthread_join(kids, NULL);
 	ksft_print_msg("%lu operations, %lu child VMMs (%lu killed)\n",
 		       v->ops, v->children, v->killed);
 	ksft_print_msg("%lu vIOMMUs, %lu queues, %lu guest commands, %lu module unloads\n",
