@@ -9,6 +9,9 @@
 # Test output goes to the second serial port and the kernel console to the
 # first, so that kernel messages never garble test results. Environment:
 #   TESTS         which tests to run (see the Makefile); empty runs all
+#   KERNEL_ARGS   more kernel parameters, for debugging (for instance
+#                 "panic_on_warn=1 ftrace_dump_on_oops" dumps the trace
+#                 buffer at the first warning)
 #   BOOT_TIMEOUT  seconds before a boot counts as hung
 #   SELFTEST_DIR  the statically linked test programs
 #   BUILD         where run logs go (BUILD/runs/NAME)
@@ -29,7 +32,6 @@ KMEMLEAK=${KMEMLEAK:-on}
 SEED=${SEED:-$(( $(date +%s) % 1000000 ))}
 HWQ_SECONDS=${HWQ_SECONDS:-}
 HWQ_CALLS=${HWQ_CALLS:-}
-HWQ_KNOWN_BUG=${HWQ_KNOWN_BUG:-}
 verbose=0
 run_mode=0
 
@@ -128,8 +130,7 @@ for ko in /modules/*.ko; do
 	insmod "\$ko" || echo "hwq: loading \$ko failed" >/dev/kmsg
 done
 cd /tmp
-export HWQ_SEED=$SEED HWQ_SECONDS=$HWQ_SECONDS HWQ_CALLS=$HWQ_CALLS \
-	HWQ_KNOWN_BUG=$HWQ_KNOWN_BUG
+export HWQ_SEED=$SEED HWQ_SECONDS=$HWQ_SECONDS HWQ_CALLS=$HWQ_CALLS
 exec 3>/dev/ttyS1
 echo "@@hwq begin" >&3
 while read -r prog args; do
@@ -170,7 +171,7 @@ boot() { # name image dir kmemleak tests
 		-display none -monitor none \
 		-serial "file:$dir/console.log" -serial "file:$dir/tests.log" \
 		-kernel "$image" -initrd "$dir/initramfs.cpio.gz" \
-		-append "console=ttyS0 panic=-1 hugepages=64 kmemleak=$kmemleak printk.time=1 rdinit=/init" \
+		-append "console=ttyS0 panic=-1 hugepages=64 kmemleak=$kmemleak printk.time=1 rdinit=/init ${KERNEL_ARGS:-}" \
 		$QEMU_EXTRA
 	qrc=$?
 	set -e

@@ -99,9 +99,14 @@ impl UsersRef {
     #[inline]
     pub(super) unsafe fn try_get(obj: NonNull<bindings::iommufd_object>) -> Option<Self> {
         // SAFETY: `obj` is allocated (safety requirements); `users` is an atomic count.
-        let live = unsafe { bindings::refcount_inc_not_zero(&raw mut (*obj.as_ptr()).users) };
-        // INVARIANT: A reference was just taken, so the object stays live while it is held.
-        live.then_some(UsersRef(obj))
+        if unsafe { bindings::refcount_inc_not_zero(&raw mut (*obj.as_ptr()).users) } {
+            // INVARIANT: A reference was just taken, so the object stays live while it is held.
+            Some(UsersRef(obj))
+        } else {
+            // Not `live.then_some(UsersRef(obj))`: that builds the value whatever `live` is, and
+            // dropping it would put a reference never taken.
+            None
+        }
     }
 }
 
@@ -164,5 +169,46 @@ impl VmaData for UsersRef {
         unsafe { bindings::refcount_inc(&raw mut (*this.obj.as_ptr()).users) };
         // INVARIANT: A reference was just taken.
         UsersRef(this.obj)
+    }
+}
+
+#[cfg(CONFIG_KUNIT)]
+#[macros::kunit_tests(rust_iommufd_object)]
+mod tests {
+    use super::*;
+
+    fn users(obj: &bindings::iommufd_object) -> i32 {
+        obj.users.refs.counter
+    }
+
+    /// An object whose `users` count is `n`; nothing else of it is used.
+    fn object(n: i32) -> KBox<bindings::iommufd_object> {
+        // The count is set right after; `users` is the only field `UsersRef` touches.
+        let mut obj: KBox<bindings::iommufd_object> =
+            KBox::new(pin_init::zeroed(), GFP_KERNEL).expect("allocation");
+        // SAFETY: `obj` is a valid, exclusively owned object.
+        unsafe { bindings::refcount_set(&raw mut obj.users, n) };
+        obj
+    }
+
+    #[test]
+    fn try_get_live() {
+        let mut obj = object(1);
+        // SAFETY: `obj` is allocated for the whole test.
+        let r = unsafe { UsersRef::try_get(NonNull::from(&mut *obj)) };
+        assert!(r.is_some());
+        assert_eq!(users(&obj), 2);
+        drop(r);
+        assert_eq!(users(&obj), 1);
+    }
+
+    /// An object being destroyed (count 0) gives no reference, and its count stays 0.
+    #[test]
+    fn try_get_dying() {
+        let mut obj = object(0);
+        // SAFETY: `obj` is allocated for the whole test.
+        let r = unsafe { UsersRef::try_get(NonNull::from(&mut *obj)) };
+        assert!(r.is_none());
+        assert_eq!(users(&obj), 0);
     }
 }

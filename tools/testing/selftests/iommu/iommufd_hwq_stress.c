@@ -645,20 +645,11 @@ FIXTURE(stress)
 FIXTURE_VARIANT(stress)
 {
 	bool cmdqv;
-	/* Skipped, for an open bug, unless HWQ_KNOWN_BUG=1 */
-	bool known_bug;
 };
 
-/*
- * The mock vIOMMU's run trips an open bug of the Rust configuration (a users
- * reference put once too often, reported by refcount_t in the mmap path;
- * README, "Known bugs"): it is skipped unless HWQ_KNOWN_BUG=1, as `make soak`
- * sets.
- */
 FIXTURE_VARIANT_ADD(stress, mock)
 {
 	.cmdqv = false,
-	.known_bug = true,
 };
 
 FIXTURE_VARIANT_ADD(stress, tegra241_cmdqv)
@@ -668,11 +659,8 @@ FIXTURE_VARIANT_ADD(stress, tegra241_cmdqv)
 
 FIXTURE_SETUP(stress)
 {
-	const char *k = getenv("HWQ_KNOWN_BUG");
 	const char *s = getenv("HWQ_SEED");
 
-	if (variant->known_bug && !(k && *k == '1'))
-		SKIP(return, "open bug, README Known bugs; HWQ_KNOWN_BUG=1 runs it");
 	if (variant->cmdqv && !cmdqv_backend_present())
 		SKIP(return, CMDQV_SKIP_MSG);
 	memset(&self->v, 0, sizeof(self->v));
