@@ -51,7 +51,7 @@ kmake = $(MAKE) -s -C $(WORK_SRC) O=$(BUILD)/obj-$(1) $(KMAKE_VARS) -j$(JOBS)
 SELFTEST_DIR := $(BUILD)/selftests
 UAPI_DIR := $(BUILD)/uapi
 
-.PHONY: check compile-fail run bench toolchain source overlay configs kernels oot selftests demo \
+.PHONY: check compile-fail run bench profile toolchain source overlay configs kernels oot selftests demo \
 	clean distclean export-patches check-series bisect-series sanitizers soak clippy rustdoc docs rustfmt checkpatch FORCE
 
 # Compile-fail tests of the Rust abstractions, against the Rust kernel's
@@ -176,6 +176,19 @@ selftests: overlay demo
 # Benchmarks, Rust versus C on the same run: numbers, never assertions.
 bench: kernels selftests
 	$(REPO)/scripts/bench.sh $(foreach c,$(CONFIGS),$(c):$(BUILD)/obj-$(c)/arch/x86/boot/bzImage)
+
+# Where the instructions of one benchmark operation (PROFILE_OP, one of
+# bench_profile's) go, per kernel function, on each of CONFIGS: a QEMU
+# plugin counts the guest's instructions of PROFILE_N operations.
+PROFILE_OP ?= alloc_destroy_4k
+PROFILE_N ?= 1000
+$(TOOLS_DIR)/hwq_prof.so: $(REPO)/tools/iommufd_hwq/qemu_plugin/hwq_prof.c
+	@mkdir -p $(TOOLS_DIR)
+	gcc -O2 -Wall -shared -fPIC -o $@ $<
+
+profile: kernels selftests $(TOOLS_DIR)/hwq_prof.so
+	$(REPO)/scripts/profile.sh $(PROFILE_OP) $(PROFILE_N) \
+		$(foreach c,$(CONFIGS),$(c):$(BUILD)/obj-$(c))
 
 # Lint the project's Rust code (the kernel crate and the HW queue crate).
 clippy: overlay $(BUILD)/obj-rust/.config

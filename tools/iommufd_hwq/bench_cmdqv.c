@@ -154,6 +154,36 @@ static void run(struct cmdqv *c, const char *path, unsigned int batch,
 	       (unsigned long long)(n * 1000000000ull / (ns ? ns : 1)));
 }
 
+/*
+ * The backend's side of IOMMU_HW_QUEUE_ALLOC: a second queue of the same
+ * size, next to the first in guest memory, allocated and destroyed
+ */
+static void alloc_destroy(struct cmdqv *c, unsigned int total)
+{
+	__u64 iova = MOCK_APERTURE_START + QUEUE_ENTRIES * 16;
+	unsigned int n;
+	uint64_t t0;
+	uint32_t id;
+	int rc;
+
+	rc = _test_cmd_hw_queue_alloc(c->fd, c->viommu_id,
+				      IOMMU_HW_QUEUE_TYPE_TEGRA241_CMDQV, 1,
+				      iova, QUEUE_ENTRIES * 16, &id) ?:
+		     _test_ioctl_destroy(c->fd, id);
+	t0 = now_ns();
+	for (n = 0; n < total && !rc; n++)
+		rc = _test_cmd_hw_queue_alloc(c->fd, c->viommu_id,
+					      IOMMU_HW_QUEUE_TYPE_TEGRA241_CMDQV,
+					      1, iova, QUEUE_ENTRIES * 16,
+					      &id) ?:
+			     _test_ioctl_destroy(c->fd, id);
+	if (rc)
+		printf("speed: op=cmdqv_alloc_destroy_8k error=%d\n", -errno);
+	else
+		printf("speed: op=cmdqv_alloc_destroy_8k n=%u ns_per_op=%llu\n",
+		       n, (unsigned long long)((now_ns() - t0) / n));
+}
+
 int main(void)
 {
 	static const struct {
@@ -162,6 +192,7 @@ int main(void)
 	struct cmdqv c = cmdqv_setup();
 	unsigned int i;
 
+	alloc_destroy(&c, 1000);
 	for (i = 0; i != ARRAY_SIZE(rows); i++) {
 		run(&c, "queue", rows[i].batch, rows[i].total, queue_batch);
 		run(&c, "trapped", rows[i].batch, rows[i].total, trapped_batch);

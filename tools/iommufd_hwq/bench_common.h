@@ -18,6 +18,9 @@ struct bench {
 	int fd;
 	uint32_t viommu_id;
 	__u64 iova;
+	/* The mock vIOMMU's MMIO region, for mmap() */
+	__u64 mmap_offset;
+	__u32 mmap_length;
 };
 
 /* Exits with a message if anything is missing, hugepages included */
@@ -26,6 +29,7 @@ static struct bench bench_setup(const char *name, size_t length)
 	struct iommu_ioas_alloc ioas = { .size = sizeof(ioas) };
 	uint32_t stdev_id, device_id, hwpt_id;
 	struct bench b = { .iova = MOCK_APERTURE_START };
+	struct iommu_viommu_selftest data = { .in_data = 0xbeef };
 	void *huge;
 
 	/* Declared by iommufd_utils.h for the upstream test's memfd */
@@ -41,8 +45,10 @@ static struct bench bench_setup(const char *name, size_t length)
 				     IOMMU_HWPT_ALLOC_NEST_PARENT, &hwpt_id,
 				     IOMMU_HWPT_DATA_NONE, NULL, 0));
 	assert(!_test_cmd_viommu_alloc(b.fd, device_id, hwpt_id, 0,
-				       IOMMU_VIOMMU_TYPE_SELFTEST, NULL, 0,
-				       &b.viommu_id));
+				       IOMMU_VIOMMU_TYPE_SELFTEST, &data,
+				       sizeof(data), &b.viommu_id));
+	b.mmap_offset = data.out_mmap_offset;
+	b.mmap_length = data.out_mmap_length;
 
 	huge = mmap(NULL, length, PROT_READ | PROT_WRITE,
 		    MAP_SHARED | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
@@ -82,6 +88,22 @@ static int destroy(struct bench *b, uint32_t id)
 	struct iommu_destroy cmd = { .size = sizeof(cmd), .id = id };
 
 	return ioctl(b->fd, IOMMU_DESTROY, &cmd) ? -errno : 0;
+}
+
+/*
+ * mmap() of the mock vIOMMU's region, a read of its first page (the fault
+ * that maps it), and munmap(); 0 or -errno
+ */
+static int mmap_touch_munmap(struct bench *b)
+{
+	volatile uint32_t *p;
+
+	p = mmap(NULL, b->mmap_length, PROT_READ | PROT_WRITE, MAP_SHARED,
+		 b->fd, b->mmap_offset);
+	if (p == MAP_FAILED)
+		return -errno;
+	(void)p[0];
+	return munmap((void *)p, b->mmap_length) ? -errno : 0;
 }
 
 #endif

@@ -58,6 +58,13 @@ static void marker(const char *m)
 	write_file(TRACING "/trace_marker", m);
 }
 
+static int ends_with(const char *s, const char *tail)
+{
+	size_t n = strlen(s), t = strlen(tail);
+
+	return n >= t && !strcmp(s + n - t, tail);
+}
+
 struct live {
 	unsigned long ptr;
 	unsigned long bytes;
@@ -83,11 +90,15 @@ static struct result parse_trace(void)
 		char *p;
 		unsigned long ptr, bytes;
 
-		if (strstr(line, "tracing_mark_write: begin")) {
+		/*
+		 * A marker reads "<ip>: begin": the ip is tracing_mark_write
+		 * with kallsyms, a bare address without (the perf kernels)
+		 */
+		if (ends_with(line, ": begin\n")) {
 			in = 1;
 			continue;
 		}
-		if (strstr(line, "tracing_mark_write: end"))
+		if (ends_with(line, ": end\n"))
 			break;
 		if (!in)
 			continue;

@@ -96,5 +96,12 @@ int main(void)
 			rc = queue_cycle(&b, sizes[i].len);
 		report(sizes[i].name, sizes[i].n, t0, rc);
 	}
+
+	/* The VMM's side of the mmap interface: map, touch, unmap */
+	rc = mmap_touch_munmap(&b); /* warm up */
+	t0 = now_ns();
+	for (k = 0; k < 2000 && !rc; k++)
+		rc = mmap_touch_munmap(&b);
+	report("mmap_touch_munmap", 2000, t0, rc);
 	return 0;
 }
