@@ -76,6 +76,9 @@ impl VmaNew {
     ///   refcounted pages.
     ///
     /// [`VmaNew::set_mixedmap`]: crate::mm::virt::VmaNew::set_mixedmap
+    // Always inlined: a driver's `mmap()` is little more than this call, and the call would
+    // cost as many instructions as the checks.
+    #[inline(always)]
     pub unsafe fn io_remap_pfn_range(&self, pfn: usize) -> Result {
         let vm_flags = self.flags();
         if vm_flags & (flags::PFNMAP | flags::MIXEDMAP) != 0 {
@@ -91,9 +94,14 @@ impl VmaNew {
         // mapping, which are the only ways to put pages in a new VMA, and it is not a
         // copy-on-write mapping. The page protection is the VMA's own, and the caller guarantees
         // the memory may be mapped.
-        to_result(unsafe {
+        let ret = unsafe {
             bindings::io_remap_pfn_range(vma, start, pfn, end - start, (*vma).vm_page_prot)
-        })
+        };
+        // Only a failure needs converting: the common case makes no call.
+        match ret {
+            0 => Ok(()),
+            err => to_result(err),
+        }
     }
 
     /// Attaches `data` to this VMA, and sets the VMA operations that keep it right.

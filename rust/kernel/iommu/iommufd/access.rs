@@ -20,11 +20,11 @@ use crate::{
     prelude::*,
 };
 use core::{
-    mem::size_of,
-    ptr::{
-        self,
-        NonNull, //
+    mem::{
+        size_of,
+        MaybeUninit, //
     },
+    ptr::NonNull,
 };
 
 /// A range of guest memory rounded out to whole pages, every one of which has an address.
@@ -97,16 +97,38 @@ impl PageSpan {
     /// `chunk_pages`, so an unpin can walk exactly the chunks a pin made.
     #[inline]
     pub fn chunks(&self, chunk_pages: u64, page_shift: u32) -> impl Iterator<Item = (u64, u64)> {
-        let chunk_pages = chunk_pages.max(1);
-        let (start, npages) = (self.aligned_iova, self.npages);
-        (0..npages.div_ceil(chunk_pages)).map(move |i| {
-            let first = i * chunk_pages;
-            // `first < npages`, and every page of the span has an address (type invariants).
-            (
-                start + (first << page_shift),
-                (npages - first).min(chunk_pages),
-            )
-        })
+        Chunks {
+            iova: self.aligned_iova,
+            left: self.npages,
+            chunk_pages: chunk_pages.max(1),
+            page_shift,
+        }
+    }
+}
+
+/// The chunks of a [`PageSpan`], as [`PageSpan::chunks`] returns them.
+struct Chunks {
+    iova: u64,
+    left: u64,
+    chunk_pages: u64,
+    page_shift: u32,
+}
+
+impl Iterator for Chunks {
+    type Item = (u64, u64);
+
+    #[inline]
+    fn next(&mut self) -> Option<(u64, u64)> {
+        if self.left == 0 {
+            return None;
+        }
+        let n = self.left.min(self.chunk_pages);
+        let iova = self.iova;
+        self.left -= n;
+        // Every page of the span has an address (type invariants of `PageSpan`); only the start
+        // after the last chunk may wrap, and it is never used.
+        self.iova = iova.wrapping_add(n << self.page_shift);
+        Some((iova, n))
     }
 }
 
@@ -128,16 +150,24 @@ pub struct PinnedAccess {
     pinned: usize,
 }
 
+/// An entry of the page array that `iommufd_access_pin_pages` fills.
+type PageSlot = MaybeUninit<*mut bindings::page>;
+
 /// The page frame numbers of one pinned chunk, in order.
-pub struct Pfns<'a>(core::slice::Iter<'a, *mut bindings::page>);
+///
+/// # Invariants
+///
+/// Every slot was filled by `iommufd_access_pin_pages` with a page it pinned, still pinned.
+pub struct Pfns<'a>(core::slice::Iter<'a, PageSlot>);
 
 impl Iterator for Pfns<'_> {
     type Item = u64;
 
     #[inline]
     fn next(&mut self) -> Option<u64> {
-        let page = *self.0.next()?;
-        // SAFETY: `iommufd_access_pin_pages` filled the chunk with valid pinned pages.
+        // SAFETY: The slot was filled (type invariants).
+        let page = unsafe { self.0.next()?.assume_init() };
+        // SAFETY: A pinned page is a valid page.
         Some(unsafe { bindings::page_to_pfn(page) } as u64)
     }
 }
@@ -147,6 +177,10 @@ impl PinnedAccess {
     /// 16 KiB. Up to 8 MiB, the largest queue Tegra241 CMDQV supports, this is one call, as in
     /// C; larger ranges take more calls instead of a larger array.
     pub const CHUNK_PAGES: u64 = 2048;
+
+    /// The most pages whose array lives on the stack, 128 bytes: queues of up to 64 KiB (most
+    /// of them) pin without allocating.
+    const STACK_PAGES: usize = 16;
 
     /// Pins `[iova, iova + length)` of `viommu`'s nesting parent IOAS.
     ///
@@ -169,7 +203,18 @@ impl PinnedAccess {
         }
         let span = PageSpan::new(iova, length, PAGE_SHIFT as u32)?;
         let chunk = span.npages().min(Self::CHUNK_PAGES) as usize;
-        let mut pages = KVVec::from_elem(ptr::null_mut(), chunk, GFP_KERNEL | flags::__GFP_NOWARN)?;
+        // Left uninitialized: the core fills each chunk's slots before they are read.
+        let mut on_stack = [const { PageSlot::uninit() }; Self::STACK_PAGES];
+        let mut on_heap;
+        let pages = if chunk <= Self::STACK_PAGES {
+            &mut on_stack[..chunk]
+        } else {
+            on_heap = KVVec::<*mut bindings::page>::with_capacity(
+                chunk,
+                GFP_KERNEL | flags::__GFP_NOWARN,
+            )?;
+            &mut on_heap.spare_capacity_mut()[..chunk]
+        };
 
         // SAFETY: A live vIOMMU has a valid context and nesting parent HWPT, with its IOAS.
         let (ictx, ioas) = unsafe { ((*viommu.raw()).ictx, (*(*viommu.raw()).hwpt).ioas) };
@@ -197,19 +242,21 @@ impl PinnedAccess {
         let mut verdict = Ok(());
         for (chunk_iova, n) in span.chunks(Self::CHUNK_PAGES, PAGE_SHIFT as u32) {
             let buf = &mut pages[..n as usize];
-            // SAFETY: `access` is attached; `buf` has room for the `n` pages of the chunk.
+            // SAFETY: `access` is attached; `buf` has room for the `n` pages of the chunk, and
+            // `MaybeUninit<T>` has the layout of `T`.
             to_result(unsafe {
                 bindings::iommufd_access_pin_pages(
                     access,
                     chunk_iova as usize,
                     (n << PAGE_SHIFT) as usize,
-                    buf.as_mut_ptr(),
+                    buf.as_mut_ptr().cast(),
                     0,
                 )
             })?;
             // INVARIANT: One more chunk pinned, in order.
             this.pinned += 1;
             if verdict.is_ok() {
+                // INVARIANT: The pin filled the chunk's `n` slots with the pages it pinned.
                 verdict = visit(Pfns(buf.iter()));
             }
         }

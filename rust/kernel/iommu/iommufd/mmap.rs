@@ -136,6 +136,7 @@ impl Ctx {
     ///
     /// The caller must not make `vma` a mixed map afterwards (see
     /// [`VmaNew::io_remap_pfn_range`]); the simplest way is to do nothing more with it.
+    #[inline]
     pub unsafe fn mmap_region(&self, vma: &VmaNew) -> Result {
         let length = vma.end() - vma.start();
         if !page_aligned(length as u64) {

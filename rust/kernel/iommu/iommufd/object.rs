@@ -111,6 +111,7 @@ impl UsersRef {
 }
 
 impl Drop for UsersRef {
+    #[inline]
     fn drop(&mut self) {
         // SAFETY: This value holds a reference, so the object is live (type invariants).
         unsafe { bindings::refcount_dec(&raw mut (*self.0.as_ptr()).users) };
