@@ -96,14 +96,14 @@ static int destroy(struct bench *b, uint32_t id)
  */
 static int mmap_touch_munmap(struct bench *b)
 {
-	volatile uint32_t *p;
+	uint32_t *p;
 
 	p = mmap(NULL, b->mmap_length, PROT_READ | PROT_WRITE, MAP_SHARED,
 		 b->fd, b->mmap_offset);
 	if (p == MAP_FAILED)
 		return -errno;
-	(void)p[0];
-	return munmap((void *)p, b->mmap_length) ? -errno : 0;
+	__atomic_load_n(p, __ATOMIC_RELAXED);
+	return munmap(p, b->mmap_length) ? -errno : 0;
 }
 
 #endif

@@ -13,17 +13,19 @@
 #include <getopt.h>
 
 #include "bench_common.h"
+#include "bench_profile.h"
 
-/* The markers: each starts with a movabs of a magic the plugin looks for */
-static void __attribute__((noinline)) hwq_prof_start(void)
-{
-	asm volatile("movabs $0x7472617473717768, %%rax" ::: "rax");
-}
-
-static void __attribute__((noinline)) hwq_prof_stop(void)
-{
-	asm volatile("movabs $0x21706f7473717768, %%rax" ::: "rax");
-}
+/*
+ * The markers, in assembly so that no call to them is inlined: each starts
+ * with a movabs of a magic the plugin looks for
+ */
+asm(".text\n"
+	"hwq_prof_start:\n"
+	"\tmovabs $0x7472617473717768, %rax\n"
+	"\tret\n"
+	"hwq_prof_stop:\n"
+	"\tmovabs $0x21706f7473717768, %rax\n"
+	"\tret\n");
 
 static int one(struct bench *b, const char *op)
 {

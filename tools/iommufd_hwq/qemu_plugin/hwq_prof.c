@@ -14,8 +14,8 @@
  * nearly full TCG speed; with one vCPU the counts are exact, but for a block
  * left early by an exception, which counts whole.
  *
- * Only the few functions of QEMU's plugin API used here are declared, with
- * the types of its version 1 (QEMU 7.2); enums are passed as int.
+ * Only the few functions of QEMU's plugin API used here are declared
+ * (qemu_plugin_api.h).
  */
 #include <inttypes.h>
 #include <stdbool.h>
@@ -24,27 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef uint64_t qemu_plugin_id_t;
-struct qemu_plugin_tb;
-struct qemu_plugin_insn;
-
-void qemu_plugin_register_vcpu_tb_trans_cb(
-	qemu_plugin_id_t id,
-	void (*cb)(qemu_plugin_id_t id, struct qemu_plugin_tb *tb));
-void qemu_plugin_register_vcpu_tb_exec_cb(struct qemu_plugin_tb *tb,
-					  void (*cb)(unsigned int vcpu, void *),
-					  int flags, void *udata);
-void qemu_plugin_register_vcpu_tb_exec_inline(struct qemu_plugin_tb *tb,
-					      int op, void *ptr, uint64_t imm);
-size_t qemu_plugin_tb_n_insns(const struct qemu_plugin_tb *tb);
-uint64_t qemu_plugin_tb_vaddr(const struct qemu_plugin_tb *tb);
-struct qemu_plugin_insn *qemu_plugin_tb_get_insn(const struct qemu_plugin_tb *tb,
-						 size_t idx);
-const void *qemu_plugin_insn_data(const struct qemu_plugin_insn *insn);
-size_t qemu_plugin_insn_size(const struct qemu_plugin_insn *insn);
-void qemu_plugin_register_atexit_cb(qemu_plugin_id_t id,
-				    void (*cb)(qemu_plugin_id_t id, void *),
-				    void *udata);
+#include "qemu_plugin_api.h"
 
 #define PLUGIN_CB_NO_REGS 0
 #define PLUGIN_INLINE_ADD_U64 0
