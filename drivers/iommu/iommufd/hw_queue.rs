@@ -22,7 +22,6 @@
 
 use kernel::{
     bindings,
-    error::from_result,
     iommu::iommufd::{
         destroy_hw_queue,
         Ucmd,
@@ -88,7 +87,12 @@ pub unsafe extern "C" fn iommufd_hw_queue_alloc_ioctl(ucmd: *mut bindings::iommu
     // SAFETY: The dispatcher passes the command of `IOMMU_HW_QUEUE_ALLOC`, which this handler
     // uses only through the wrapper, dropped before returning.
     let ucmd = unsafe { Ucmd::<AllocCmd>::from_raw(ucmd) };
-    from_result(|| hw_queue_alloc(ucmd).map(|()| 0))
+    // Not `from_result()`: its detour through `i16` costs a test and a sign extension on every
+    // return, where a `Result<()>` already holds the errno, or 0.
+    match hw_queue_alloc(ucmd) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
 }
 
 /// The destroy operation of `IOMMUFD_OBJ_HW_QUEUE` objects, reached by `IOMMU_DESTROY`, by

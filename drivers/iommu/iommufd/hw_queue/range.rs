@@ -16,11 +16,13 @@ use kernel::{
 /// Fails with `EINVAL` for a zero length and `EOVERFLOW` when the last byte of the queue is not
 /// representable.
 pub(crate) fn check_args(iova: u64, length: u64) -> Result {
-    if length == 0 {
-        return Err(EINVAL);
+    // One test on the way of a valid range; which refusal it is, only once refused.
+    let last = length.checked_sub(1).and_then(|n| iova.checked_add(n));
+    match last {
+        Some(_) => Ok(()),
+        None if length == 0 => Err(EINVAL),
+        None => Err(EOVERFLOW),
     }
-    iova.checked_add(length - 1).ok_or(EOVERFLOW)?;
-    Ok(())
 }
 
 /// The largest allocation `kvmalloc()` attempts, in bytes.

@@ -175,7 +175,9 @@ impl Iterator for Pfns<'_> {
 impl PinnedAccess {
     /// The most pages pinned by one call into the core, bounding the temporary page array to
     /// 16 KiB. Up to 8 MiB, the largest queue Tegra241 CMDQV supports, this is one call, as in
-    /// C; larger ranges take more calls instead of a larger array.
+    /// C; larger ranges take more calls instead of a larger array. Each further call costs a
+    /// record of the core's (`struct iopt_pages_access`, 56 bytes) held while the range is
+    /// pinned, against C's array of 8 bytes per page, freed at once.
     pub const CHUNK_PAGES: u64 = 2048;
 
     /// The most pages whose array lives on the stack, 128 bytes: queues of up to 64 KiB (most

@@ -149,10 +149,16 @@ impl Ctx {
             return Err(EPERM);
         }
 
-        // The owner reference and the region's values, taken under the tree's lock.
-        let (owner, vm_pgoff, mmio_addr, region_length) = {
+        // The owner reference and the region's address, taken under the tree's lock.
+        let (owner, mmio_addr) = {
             let mut guard = self.mmap_regions().lock();
             let region = guard.load(vma.pgoff() << PAGE_SHIFT).ok_or(ENXIO)?;
+            // The lookup finds a region by any offset inside it: only map it whole. (C checks
+            // this once it holds the owner; the errno is the same, and a mismatch never takes a
+            // reference that would make a racing `IOMMU_DESTROY` of the owner fail.)
+            if vma.pgoff() != region.vm_pgoff || length != region.length {
+                return Err(ENXIO);
+            }
             let owner = region.owner;
             // SAFETY: The region is in the tree, whose lock is held, so its owner is an
             // allocated object of this context (type invariants of `MmapRegion`); `objects` is
@@ -168,12 +174,8 @@ impl Ctx {
             }
             // SAFETY: As above, the owner is allocated while the lock is held.
             let owner = unsafe { UsersRef::try_get(owner) }.ok_or(ENXIO)?;
-            (owner, region.vm_pgoff, region.mmio_addr, region.length)
+            (owner, region.mmio_addr)
         };
-        // The lookup finds a region by any offset inside it: only map it whole.
-        if vma.pgoff() != vm_pgoff || length != region_length {
-            return Err(ENXIO);
-        }
 
         vma.set_pgoff(0);
         vma.set_page_prot_noncached();
