@@ -2,10 +2,20 @@
 # SPDX-License-Identifier: GPL-2.0
 """Print benchmark lines of several runs side by side (first run = ratio base).
 
-Lines look like 'mem: size=N key=value ...' or 'speed: op=NAME ns_per_op=N'.
+Lines look like 'mem: size=N key=value ...' or 'speed: op=NAME ns_per_op=N.NN'.
 """
 import re
 import sys
+
+
+
+def number(v):
+    """The value of a figure such as 1234 or 988.50, or None."""
+    try:
+        return float(v)
+    except ValueError:
+        return None
+
 
 runs = {}
 for d in sys.argv[1:]:
@@ -29,6 +39,7 @@ for kind, key in keys:
         vals = [runs[n].get((kind, key), {}).get(f, "-") for n in names]
         cells = "  ".join(f"{n}={v:>10}" for n, v in zip(names, vals))
         ratio = ""
-        if len(vals) > 1 and all(v.isdigit() for v in vals) and int(vals[-1]):
-            ratio = f"  {names[0]}/{names[-1]}={int(vals[0]) / int(vals[-1]):.3f}"
+        nums = [number(v) for v in vals]
+        if len(vals) > 1 and None not in nums and nums[-1]:
+            ratio = f"  {names[0]}/{names[-1]}={nums[0] / nums[-1]:.4f}"
         print(f"{kind} {key:<16} {f:<10} {cells}{ratio}")

@@ -14,21 +14,12 @@
  * Meant for a boot with QEMU's -icount, like bench_speed.
  */
 #include <sched.h>
-#include <time.h>
 
 #include "bench_common.h"
 #include "../testing/selftests/iommu/iommufd_tegra241_cmdqv_utils.h"
 
 #define VSID 0x42
 #define QUEUE_ENTRIES 512
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
 
 struct cmdqv {
 	int fd;
@@ -141,6 +132,7 @@ static void run(struct cmdqv *c, const char *path, unsigned int batch,
 
 	/* One batch to warm up */
 	fn(c, batch);
+	settle();
 	t0 = now_ns();
 	for (n = 0; n < total && !rc; n += batch)
 		rc = fn(c, batch);
@@ -158,30 +150,32 @@ static void run(struct cmdqv *c, const char *path, unsigned int batch,
  * The backend's side of IOMMU_HW_QUEUE_ALLOC: a second queue of the same
  * size, next to the first in guest memory, allocated and destroyed
  */
-static void alloc_destroy(struct cmdqv *c, unsigned int total)
+static int cmdqv_queue_cycle(struct cmdqv *c)
 {
 	__u64 iova = MOCK_APERTURE_START + QUEUE_ENTRIES * 16;
-	unsigned int n;
-	uint64_t t0;
 	uint32_t id;
-	int rc;
 
-	rc = _test_cmd_hw_queue_alloc(c->fd, c->viommu_id,
-				      IOMMU_HW_QUEUE_TYPE_TEGRA241_CMDQV, 1,
-				      iova, QUEUE_ENTRIES * 16, &id) ?:
-		     _test_ioctl_destroy(c->fd, id);
+	if (_test_cmd_hw_queue_alloc(c->fd, c->viommu_id,
+				     IOMMU_HW_QUEUE_TYPE_TEGRA241_CMDQV, 1, iova,
+				     QUEUE_ENTRIES * 16, &id) ||
+	    _test_ioctl_destroy(c->fd, id))
+		return -errno;
+	return 0;
+}
+
+static void alloc_destroy(struct cmdqv *c, unsigned int n)
+{
+	/* Warm up, and check that the operation works */
+	int rc = cmdqv_queue_cycle(c);
+	unsigned int k;
+	uint64_t t0;
+
+	settle();
 	t0 = now_ns();
-	for (n = 0; n < total && !rc; n++)
-		rc = _test_cmd_hw_queue_alloc(c->fd, c->viommu_id,
-					      IOMMU_HW_QUEUE_TYPE_TEGRA241_CMDQV,
-					      1, iova, QUEUE_ENTRIES * 16,
-					      &id) ?:
-			     _test_ioctl_destroy(c->fd, id);
-	if (rc)
-		printf("speed: op=cmdqv_alloc_destroy_8k error=%d\n", -errno);
-	else
-		printf("speed: op=cmdqv_alloc_destroy_8k n=%u ns_per_op=%llu\n",
-		       n, (unsigned long long)((now_ns() - t0) / n));
+
+	for (k = 0; k < n && !rc; k++)
+		rc = cmdqv_queue_cycle(c);
+	report_speed("cmdqv_alloc_destroy_8k", n, t0, rc);
 }
 
 int main(void)
