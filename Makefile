@@ -178,8 +178,9 @@ bench: kernels selftests
 	$(REPO)/scripts/bench.sh $(foreach c,$(CONFIGS),$(c):$(BUILD)/obj-$(c)/arch/x86/boot/bzImage)
 
 # Where the instructions of one benchmark operation (PROFILE_OP, one of
-# bench_profile's) go, per kernel function, on each of CONFIGS: a QEMU
-# plugin counts the guest's instructions of PROFILE_N operations.
+# tools/iommufd_hwq/bench_common.h's) go, per kernel function, on each of
+# CONFIGS: a QEMU plugin counts the guest's instructions of PROFILE_N
+# operations.
 PROFILE_OP ?= alloc_destroy_4k
 PROFILE_N ?= 1000
 $(TOOLS_DIR)/hwq_prof.so: $(REPO)/tools/iommufd_hwq/qemu_plugin/hwq_prof.c
