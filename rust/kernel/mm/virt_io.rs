@@ -17,12 +17,30 @@ use crate::{
     error::to_result,
     mm::virt::{
         flags,
+        vm_flags_t,
         VmaNew, //
     },
     prelude::*,
     types::ForeignOwnable, //
 };
 use core::marker::PhantomData;
+
+/// Whether a VMA with flags `vm_flags` may be remapped: `EBUSY` for a `VM_PFNMAP` or
+/// `VM_MIXEDMAP` one, `EINVAL` for a copy-on-write (private, writable) one.
+#[inline(always)]
+fn check_remap(vm_flags: vm_flags_t) -> Result {
+    // One test for the usual case, a shared mapping not remapped yet.
+    if vm_flags & (flags::SHARED | flags::PFNMAP | flags::MIXEDMAP) != flags::SHARED {
+        if vm_flags & (flags::PFNMAP | flags::MIXEDMAP) != 0 {
+            return Err(EBUSY);
+        }
+        // Private: only a mapping that can never be written is not copy-on-write.
+        if vm_flags & flags::MAYWRITE != 0 {
+            return Err(EINVAL);
+        }
+    }
+    Ok(())
+}
 
 impl VmaNew {
     /// The offset into the file, in pages, that `mmap()` asked for.
@@ -80,13 +98,7 @@ impl VmaNew {
     // cost as many instructions as the checks.
     #[inline(always)]
     pub unsafe fn io_remap_pfn_range(&self, pfn: usize) -> Result {
-        let vm_flags = self.flags();
-        if vm_flags & (flags::PFNMAP | flags::MIXEDMAP) != 0 {
-            return Err(EBUSY);
-        }
-        if vm_flags & (flags::SHARED | flags::MAYWRITE) == flags::MAYWRITE {
-            return Err(EINVAL);
-        }
+        check_remap(self.flags())?;
         let vma = self.as_ptr();
         let (start, end) = (self.start(), self.end());
         // SAFETY: The VMA is undergoing setup in `f_ops->mmap()`, where remapping its whole range
@@ -167,5 +179,35 @@ impl<T: VmaData> VmaDataOps<T> {
         // SAFETY: The VMA owns a value made by `T::into_foreign` (in `set_data` or `open`), and
         // is closed only once.
         drop(unsafe { T::from_foreign((*vma).vm_private_data) });
+    }
+}
+
+#[macros::kunit_tests(rust_mm_virt_io)]
+mod tests {
+    use super::*;
+
+    /// `check_remap` on every combination of the flags it looks at, against its rules written
+    /// one by one.
+    #[test]
+    fn remap_refusals() {
+        const ALL: [vm_flags_t; 4] = [
+            flags::SHARED,
+            flags::MAYWRITE,
+            flags::PFNMAP,
+            flags::MIXEDMAP,
+        ];
+        for bits in 0..1u32 << ALL.len() {
+            let vm_flags = (0..ALL.len())
+                .filter(|i| bits & (1 << i) != 0)
+                .fold(flags::READ, |f, i| f | ALL[i]);
+            let expected = if vm_flags & (flags::PFNMAP | flags::MIXEDMAP) != 0 {
+                Err(EBUSY)
+            } else if vm_flags & (flags::SHARED | flags::MAYWRITE) == flags::MAYWRITE {
+                Err(EINVAL)
+            } else {
+                Ok(())
+            };
+            assert_eq!(check_remap(vm_flags), expected);
+        }
     }
 }
