@@ -8,7 +8,6 @@ import re
 import sys
 
 
-
 def number(v):
     """The value of a figure such as 1234 or 988.50, or None."""
     try:

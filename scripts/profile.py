@@ -66,6 +66,7 @@ def main():
     labels = [label for label, _ in runs]
     print(f"{'function':<70}" + "".join(f"{label:>12}" for label in labels)
           + (f"{'diff':>10}" if len(runs) > 1 else ""))
+
     def row(name, vals):
         diff = f"{vals[0] - vals[-1]:>+10.1f}" if len(runs) > 1 else ""
         print(f"{name[:70]:<70}" + "".join(f"{v:>12.1f}" for v in vals) + diff)

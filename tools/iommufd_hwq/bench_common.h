@@ -208,12 +208,6 @@ static int op_alloc_destroy_16m(struct bench *b)
 	return queue_cycle(b, 16 * MIB);
 }
 
-/* The VMM's side of the mmap interface: map, touch, unmap */
-static int op_mmap_touch_munmap(struct bench *b)
-{
-	return mmap_touch_munmap(b);
-}
-
 /* The guest memory bench_setup() must map for every operation */
 #define BENCH_OPS_LENGTH (16 * MIB)
 
@@ -233,7 +227,7 @@ static const struct bench_op {
 	{ "alloc_destroy_4k", op_alloc_destroy_4k, 2000 },
 	{ "alloc_destroy_2m", op_alloc_destroy_2m, 100 },
 	{ "alloc_destroy_16m", op_alloc_destroy_16m, 20 },
-	{ "mmap_touch_munmap", op_mmap_touch_munmap, 2000 },
+	{ "mmap_touch_munmap", mmap_touch_munmap, 2000 },
 };
 
 /* The operation called @name, or NULL */

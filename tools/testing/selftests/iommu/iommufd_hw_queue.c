@@ -19,12 +19,9 @@
 #define TYPE IOMMU_HW_QUEUE_TYPE_SELFTEST
 #define MIB (1UL << 20)
 
-static unsigned long HUGEPAGE_SIZE;
-
 static __attribute__((constructor)) void setup_buffers(void)
 {
 	PAGE_SIZE = sysconf(_SC_PAGE_SIZE);
-	HUGEPAGE_SIZE = 2 * MIB;
 	BUFFER_SIZE = PAGE_SIZE * 16;
 	/* teardown_iommufd() checks that nothing still pins this buffer */
 	buffer = mmap(NULL, BUFFER_SIZE, PROT_READ | PROT_WRITE,
@@ -113,7 +110,7 @@ TEST_F(hw_queue, unaligned)
 	unsigned int i;
 
 	/* A physically contiguous backing is needed for multi-page queues */
-	void *huge = hugepage_alloc(HUGEPAGE_SIZE);
+	void *huge = hugepage_alloc(HWQ_HUGEPAGE_SIZE);
 
 	if (!huge)
 		SKIP(return, "no hugepages");
@@ -140,7 +137,7 @@ TEST_F(hw_queue, unaligned)
 		test_ioctl_destroy(qid);
 	}
 	test_ioctl_ioas_unmap(iova, 8 * PAGE_SIZE);
-	munmap(huge, HUGEPAGE_SIZE);
+	munmap(huge, HWQ_HUGEPAGE_SIZE);
 }
 
 /* A queue must not extend past what is mapped, even by a byte */
@@ -334,24 +331,24 @@ TEST_F(hw_queue, hugepage)
 {
 	uint64_t iova = MOCK_APERTURE_START;
 	uint32_t qid;
-	void *huge = hugepage_alloc(HUGEPAGE_SIZE);
+	void *huge = hugepage_alloc(HWQ_HUGEPAGE_SIZE);
 
 	if (!huge)
 		SKIP(return, "no hugepages");
-	test_ioctl_ioas_map_fixed(huge, HUGEPAGE_SIZE, iova);
-	test_cmd_hw_queue_alloc(self->viommu_id, TYPE, 0, iova, HUGEPAGE_SIZE,
+	test_ioctl_ioas_map_fixed(huge, HWQ_HUGEPAGE_SIZE, iova);
+	test_cmd_hw_queue_alloc(self->viommu_id, TYPE, 0, iova, HWQ_HUGEPAGE_SIZE,
 				&qid);
-	test_err_ioctl_ioas_unmap(EBUSY, iova, HUGEPAGE_SIZE);
+	test_err_ioctl_ioas_unmap(EBUSY, iova, HWQ_HUGEPAGE_SIZE);
 	test_ioctl_destroy(qid);
 	/* Unaligned inside the hugepage, up to its last byte */
 	test_cmd_hw_queue_alloc(self->viommu_id, TYPE, 0, iova + 0x123,
-				HUGEPAGE_SIZE - 0x123, &qid);
+				HWQ_HUGEPAGE_SIZE - 0x123, &qid);
 	test_ioctl_destroy(qid);
 	/* One byte past the mapping */
 	test_err_hw_queue_alloc(ENOENT, self->viommu_id, TYPE, 0, iova + 1,
-				HUGEPAGE_SIZE, &qid);
-	test_ioctl_ioas_unmap(iova, HUGEPAGE_SIZE);
-	munmap(huge, HUGEPAGE_SIZE);
+				HWQ_HUGEPAGE_SIZE, &qid);
+	test_ioctl_ioas_unmap(iova, HWQ_HUGEPAGE_SIZE);
+	munmap(huge, HWQ_HUGEPAGE_SIZE);
 }
 
 /*
