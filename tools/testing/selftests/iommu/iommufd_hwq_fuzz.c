@@ -13,8 +13,11 @@
  * or a non-zero tail). Every call must succeed or fail with an errno; the
  * runner fails on any kernel report in the console.
  *
- * The run is single threaded and a function of its seed alone, so it is
- * replayed with the same seed: HWQ_SEED=<seed> (default 1) and HWQ_CALLS=<n>
+ * The run is single threaded and a function of its seed alone, also where
+ * memory is physically: a HW queue must be physically contiguous, so every
+ * user address the run maps into the IOAS is in memory whose physical
+ * layout is fixed by construction (see guest_memory()), or mapped nowhere.
+ * So it is replayed with the same seed: HWQ_SEED=<seed> (default 1) and HWQ_CALLS=<n>
  * (default 100000). It prints, per ioctl, a digest of the results and errnos
  * it got ("# hwq-digest <test>:<op> <hex>"); the runner compares them between
  * the Rust and the C kernels, which must answer every input alike.
@@ -24,6 +27,7 @@
 
 #include "iommufd_utils.h"
 #include "iommufd_tegra241_cmdqv_utils.h"
+#include "iommufd_hwq_hugepage.h"
 
 enum op {
 	OP_VIOMMU,
@@ -57,6 +61,19 @@ static const unsigned int op_weight[OP_NR] = {
 #define ARENA_SIZE 0x10000	/* see map_arena() */
 #define MAX_REGIONS 16
 
+/*
+ * The guest memory (guest_memory()): the 2 MiB buffer, one hugepage, so
+ * physically contiguous throughout, at MOCK_APERTURE_START; and SCATTER_PAGES
+ * base pages of which no two neighbours are physically adjacent, at
+ * SCATTER_IOVA, so that a queue across two of them is never contiguous.
+ * Each is surrounded by a reserved PROT_NONE GUARD_SIZE on both sides, so a
+ * length that runs past one reaches no other memory.
+ */
+#define SCATTER_PAGES 8
+#define SCATTER_IOVA (MOCK_APERTURE_START + 0x1000000)
+#define GUARD_SIZE (2UL << 20)
+static uint8_t *scatter;
+
 struct fuzz {
 	uint64_t rng;
 	int fd;
@@ -77,6 +94,7 @@ struct fuzz {
 	uint64_t digest[OP_NR];
 	unsigned long calls[OP_NR], ok[OP_NR];
 	unsigned long errnos[OP_NR][136];
+	unsigned long read_only;	/* calls with a read-only command */
 };
 
 /* xorshift64*: small, and the same sequence on every machine */
@@ -135,7 +153,34 @@ static uint64_t iova_edge(struct fuzz *f)
 
 	if (chance(f, 25))
 		return u64_edge(f);
+	if (chance(f, 15))
+		return SCATTER_IOVA + below(f, SCATTER_PAGES) * PAGE_SIZE +
+		       (chance(f, 20) ? 0x800 : 0);
 	return MOCK_APERTURE_START + offs[below(f, ARRAY_SIZE(offs))];
+}
+
+/*
+ * A user address for IOAS_MAP other than the guest memory: mapped nowhere
+ * in any run (low, non-canonical, or in a guard), so whatever the length,
+ * pinning fails on its first page, never on memory whose layout varies
+ * (this static binary is at 0x400000; its heap, stack and other mappings
+ * move from boot to boot)
+ */
+static uint64_t user_va_edge(struct fuzz *f)
+{
+	static const uint64_t edges[] = {
+		0, 1, 0xfff, 0x1000, 0x1001, 0x10000, 0x200000, 0x200001,
+		1ULL << 47, 1ULL << 48, 1ULL << 63, ~0ULL - 0xfff, ~0ULL,
+	};
+
+	switch (below(f, 4)) {
+	case 0:
+		return (uintptr_t)buffer - GUARD_SIZE + below(f, 3) * 0x800;
+	case 1:
+		return (uintptr_t)buffer + BUFFER_SIZE + below(f, 3) * 0x800;
+	default:
+		return edges[below(f, ARRAY_SIZE(edges))];
+	}
 }
 
 static uint64_t length_edge(struct fuzz *f)
@@ -261,6 +306,28 @@ static uint8_t *map_arena(void)
 	return p;
 }
 
+/*
+ * An allocating ioctl. Sometimes its command is read-only, as a VMM's
+ * could be by mistake: the object is created, seen by its driver, then
+ * aborted when the response cannot be written (EFAULT), which must leave
+ * nothing behind.
+ */
+static int alloc_ioctl(struct fuzz *f, unsigned long nr, void *cmd)
+{
+	int ret, err;
+
+	if (!chance(f, 5))
+		return ioctl(f->fd, nr, cmd);
+	if (mprotect(cmd_arena, ARENA_SIZE, PROT_READ))
+		return -1;
+	ret = ioctl(f->fd, nr, cmd);
+	err = errno;
+	mprotect(cmd_arena, ARENA_SIZE, PROT_READ | PROT_WRITE);
+	errno = err;
+	f->read_only++;
+	return ret;
+}
+
 static int do_viommu(struct fuzz *f, union cmd_buf *c)
 {
 	struct iommu_viommu_alloc *cmd = &c->viommu;
@@ -290,7 +357,7 @@ static int do_viommu(struct fuzz *f, union cmd_buf *c)
 	if (chance(f, 5))
 		data[below(f, 64)] = rnd(f);
 	cmd->size = size_edge(f, cmd, sizeof(*cmd));
-	ret = ioctl(f->fd, IOMMU_VIOMMU_ALLOC, cmd);
+	ret = alloc_ioctl(f, IOMMU_VIOMMU_ALLOC, cmd);
 	if (!ret) {
 		add_id(f->ids, &f->nr_ids, cmd->out_viommu_id);
 		if (f->nr_viommus < MAX_IDS)
@@ -331,7 +398,7 @@ static int do_hw_queue(struct fuzz *f, union cmd_buf *c)
 	cmd->nesting_parent_iova = iova_edge(f);
 	cmd->length = length_edge(f);
 	cmd->size = size_edge(f, cmd, sizeof(*cmd));
-	ret = ioctl(f->fd, IOMMU_HW_QUEUE_ALLOC, cmd);
+	ret = alloc_ioctl(f, IOMMU_HW_QUEUE_ALLOC, cmd);
 	if (!ret)
 		add_id(f->ids, &f->nr_ids, cmd->out_hw_queue_id);
 	return ret;
@@ -347,7 +414,7 @@ static int do_vdevice(struct fuzz *f, union cmd_buf *c)
 	cmd->dev_id = dev_id(f);
 	cmd->virt_id = chance(f, 70) ? below(f, 20) : u64_edge(f);
 	cmd->size = size_edge(f, cmd, sizeof(*cmd));
-	ret = ioctl(f->fd, IOMMU_VDEVICE_ALLOC, cmd);
+	ret = alloc_ioctl(f, IOMMU_VDEVICE_ALLOC, cmd);
 	if (!ret)
 		add_id(f->ids, &f->nr_ids, cmd->out_vdevice_id);
 	return ret;
@@ -369,7 +436,7 @@ static int do_veventq(struct fuzz *f, union cmd_buf *c)
 	cmd->veventq_depth = chance(f, 70) ? 1 + below(f, 64) : u32_edge(f);
 	cmd->flags = chance(f, 95) ? 0 : u32_edge(f);
 	cmd->size = size_edge(f, cmd, sizeof(*cmd));
-	ret = ioctl(f->fd, IOMMU_VEVENTQ_ALLOC, cmd);
+	ret = alloc_ioctl(f, IOMMU_VEVENTQ_ALLOC, cmd);
 	if (!ret) {
 		add_id(f->ids, &f->nr_ids, cmd->out_veventq_id);
 		close(cmd->out_veventq_fd);
@@ -405,6 +472,29 @@ static int do_destroy(struct fuzz *f, union cmd_buf *c)
 	return ioctl(f->fd, IOMMU_DESTROY, c);
 }
 
+/* The scattered pages where they belong, whatever was there */
+static void map_scatter(struct fuzz *f)
+{
+	struct iommu_ioas_unmap unmap = {
+		.size = sizeof(unmap),
+		.ioas_id = f->ioas_id,
+		.iova = SCATTER_IOVA,
+		.length = SCATTER_PAGES * PAGE_SIZE,
+	};
+	struct iommu_ioas_map map = {
+		.size = sizeof(map),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+			 IOMMU_IOAS_MAP_WRITEABLE,
+		.ioas_id = f->ioas_id,
+		.user_va = (uintptr_t)scatter,
+		.length = SCATTER_PAGES * PAGE_SIZE,
+		.iova = SCATTER_IOVA,
+	};
+
+	ioctl(f->fd, IOMMU_IOAS_UNMAP, &unmap);
+	ioctl(f->fd, IOMMU_IOAS_MAP, &map);
+}
+
 static int do_map(struct fuzz *f, union cmd_buf *c)
 {
 	struct iommu_ioas_map *cmd = &c->map;
@@ -416,8 +506,11 @@ static int do_map(struct fuzz *f, union cmd_buf *c)
 	if (chance(f, 10))
 		cmd->flags = u32_edge(f) & 0xf;
 	cmd->user_va = (uintptr_t)buffer + offs[below(f, ARRAY_SIZE(offs))];
+	if (chance(f, 10))
+		cmd->user_va = (uintptr_t)scatter +
+			       offs[below(f, 3)] % (SCATTER_PAGES * PAGE_SIZE);
 	if (chance(f, 5))
-		cmd->user_va = u64_edge(f);
+		cmd->user_va = user_va_edge(f);
 	cmd->iova = iova_edge(f);
 	cmd->length = chance(f, 50) ? BUFFER_SIZE : length_edge(f);
 	if (cmd->user_va >= (uintptr_t)buffer &&
@@ -438,6 +531,7 @@ static int do_map(struct fuzz *f, union cmd_buf *c)
 		};
 
 		ioctl(f->fd, IOMMU_IOAS_UNMAP, &unmap);
+		map_scatter(f);
 		cmd->user_va = (uintptr_t)buffer;
 		cmd->iova = MOCK_APERTURE_START;
 		cmd->length = BUFFER_SIZE;
@@ -567,7 +661,10 @@ static int do_raw(struct fuzz *f, union cmd_buf *c)
 		if (chance(f, 20))
 			memcpy(&c->bytes[b], &(uint32_t){ any_id(f) }, 4);
 	c->size = chance(f, 80) ? sizes[i] : u32_edge(f) % sizeof(*c);
-	ret = ioctl(f->fd, nrs[i], c);
+	ret = nrs[i] == IOMMU_DESTROY || nrs[i] == IOMMU_HWPT_INVALIDATE ||
+			      nrs[i] == IOMMU_GET_HW_INFO ?
+		      ioctl(f->fd, nrs[i], c) :
+		      alloc_ioctl(f, nrs[i], c);
 	if (!ret && nrs[i] == IOMMU_VEVENTQ_ALLOC)
 		close(c->veventq.out_veventq_fd);
 	if (!ret && out_id[i])
@@ -615,6 +712,79 @@ static unsigned long env_ul(const char *name, unsigned long def)
 	return s && *s ? strtoul(s, NULL, 0) : def;
 }
 
+/*
+ * Reserves @length bytes of address space, aligned to @align, with
+ * GUARD_SIZE of reserved, inaccessible space on either side
+ */
+static uint8_t *reserve_guarded(size_t length, size_t align)
+{
+	size_t total = length + 2 * GUARD_SIZE + align;
+	uint8_t *p = mmap(NULL, total, PROT_NONE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	return (uint8_t *)(((uintptr_t)p + GUARD_SIZE + align - 1) &
+			   ~(uintptr_t)(align - 1));
+}
+
+static int pfn_cmp(const void *a, const void *b)
+{
+	const uint64_t *x = a, *y = b;
+
+	return *x < *y ? -1 : *x > *y;
+}
+
+/*
+ * The guest memory whose physical layout is the same in every run:
+ * @buffer, one 2 MiB hugepage, and @scatter, SCATTER_PAGES base pages none
+ * of which is physically adjacent to the next: of twice as many pages, in
+ * the order of their frames, every other one, moved into place with
+ * mremap(). Both inside guards. Needs the frame numbers (root).
+ */
+static int guest_memory(void)
+{
+	struct {
+		uint64_t pfn;
+		uint8_t *addr;
+	} pages[2 * SCATTER_PAGES];
+	uint8_t *hp, *pool;
+	unsigned int i;
+	int pagemap;
+
+	hp = reserve_guarded(BUFFER_SIZE, HWQ_HUGEPAGE_SIZE);
+	if (!hp || mmap(hp, BUFFER_SIZE, PROT_READ | PROT_WRITE,
+			MAP_SHARED | MAP_ANONYMOUS | MAP_HUGETLB | MAP_FIXED,
+			-1, 0) != hp)
+		return -1;
+	memset(hp, 0, BUFFER_SIZE);
+	munmap(buffer, BUFFER_SIZE);
+	buffer = hp;
+
+	scatter = reserve_guarded(SCATTER_PAGES * PAGE_SIZE, PAGE_SIZE);
+	pool = mmap(NULL, 2 * SCATTER_PAGES * PAGE_SIZE, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	pagemap = open("/proc/self/pagemap", O_RDONLY);
+	if (!scatter || pool == MAP_FAILED || pagemap < 0)
+		return -1;
+	memset(pool, 0, 2 * SCATTER_PAGES * PAGE_SIZE);
+	for (i = 0; i < 2 * SCATTER_PAGES; i++) {
+		pages[i].addr = pool + i * PAGE_SIZE;
+		pages[i].pfn = hwq_pfn(pagemap, pages[i].addr);
+		if (!pages[i].pfn)
+			return -1;
+	}
+	close(pagemap);
+	/* Sorted, every other frame is at least two from the one before */
+	qsort(pages, 2 * SCATTER_PAGES, sizeof(pages[0]), pfn_cmp);
+	for (i = 0; i < SCATTER_PAGES; i++)
+		if (mremap(pages[2 * i].addr, PAGE_SIZE, PAGE_SIZE,
+			   MREMAP_MAYMOVE | MREMAP_FIXED,
+			   scatter + i * PAGE_SIZE) == MAP_FAILED)
+			return -1;
+	return 0;
+}
+
 FIXTURE(fuzz)
 {
 	struct fuzz f;
@@ -629,6 +799,7 @@ FIXTURE_SETUP(fuzz)
 	data = map_arena();
 	ASSERT_NE(NULL, cmd_arena);
 	ASSERT_NE(NULL, data);
+	ASSERT_EQ(0, guest_memory());
 	f->cmdqv = cmdqv_backend_present();
 	f->fd = open("/dev/iommu", O_RDWR);
 	ASSERT_NE(-1, f->fd);
@@ -665,6 +836,7 @@ FIXTURE_SETUP(fuzz)
 					  IOMMU_IOAS_MAP_FIXED_IOVA |
 						  IOMMU_IOAS_MAP_WRITEABLE |
 						  IOMMU_IOAS_MAP_READABLE));
+	map_scatter(f);
 }
 
 FIXTURE_TEARDOWN(fuzz)
@@ -715,6 +887,8 @@ TEST_F_TIMEOUT(fuzz, calls, 3600)
 				       n, op_names[op]);
 		record(f, op, ret);
 	}
+	ksft_print_msg("%lu allocating calls with a read-only command\n",
+		       f->read_only);
 	for (i = 0; i < OP_NR; i++) {
 		char line[1024] = "";
 		int e, len = 0;

@@ -12,6 +12,9 @@
  * VMM processes do the same on their own file and are killed, or close() the
  * file under their running threads.
  *
+ * One allocation in ten has a read-only command (read_only_alloc()): its
+ * object is created, seen by its driver and other threads, and aborted.
+ *
  * Invariants checked as it goes: an alloc never returns the ID of an object
  * the VMM holds; a vIOMMU with a queue the VMM holds is never destroyed; the
  * hardware's CONS never passes the guest's PROD. At the end, with every
@@ -71,7 +74,7 @@ struct vmm {
 	unsigned long seed;
 	unsigned long ops, violations;
 	unsigned long unloads, children, killed;
-	unsigned long viommus, queues, commands;
+	unsigned long viommus, queues, commands, aborted;
 	char violation[256];
 };
 
@@ -159,6 +162,36 @@ static void release(struct vmm *v, struct slot *s, enum state to)
 	pthread_mutex_unlock(&v->lock);
 }
 
+/*
+ * One time in ten, an allocation's command is read-only, as a VMM's could be
+ * by mistake: the kernel creates the object, its driver sees it (a racing
+ * queue may find it as the one it depends on), and the ioctl then fails to
+ * write the response and aborts it (EFAULT, counted). It must never succeed,
+ * and must leave nothing: the teardown checks that nothing is pinned or held.
+ */
+static bool read_only_alloc(struct vmm *v, uint64_t *rng, unsigned long nr,
+			    const void *cmd, size_t size)
+{
+	void *page;
+
+	if (below(rng, 10))
+		return false;
+	page = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (page == MAP_FAILED)
+		return true;
+	memcpy(page, cmd, size);
+	if (!mprotect(page, 4096, PROT_READ)) {
+		if (!ioctl(v->fd, nr, page))
+			violate(v, "ioctl %u allocated with a read-only command (%u)",
+				_IOC_NR(nr), 0);
+		else if (errno == EFAULT)
+			__atomic_add_fetch(&v->aborted, 1, __ATOMIC_RELAXED);
+	}
+	munmap(page, 4096);
+	return true;
+}
+
 static void op_viommu_alloc(struct vmm *v, uint64_t *rng)
 {
 	struct iommu_viommu_tegra241_cmdqv cq = {};
@@ -179,6 +212,10 @@ static void op_viommu_alloc(struct vmm *v, uint64_t *rng)
 	pthread_mutex_unlock(&v->lock);
 	if (i < 0)
 		return;
+	if (read_only_alloc(v, rng, IOMMU_VIOMMU_ALLOC, &cmd, sizeof(cmd))) {
+		release(v, &v->viommu[i], FREE);
+		return;
+	}
 	if (ioctl(v->fd, IOMMU_VIOMMU_ALLOC, &cmd)) {
 		release(v, &v->viommu[i], FREE);
 		return;
@@ -254,6 +291,10 @@ static void op_queue_alloc(struct vmm *v, uint64_t *rng)
 	cmd.nesting_parent_iova = MOCK_APERTURE_START +
 				  len * below(rng, BUFFER_SIZE / len);
 	cmd.length = len;
+	if (read_only_alloc(v, rng, IOMMU_HW_QUEUE_ALLOC, &cmd, sizeof(cmd))) {
+		release(v, &v->queue[i], FREE);
+		return;
+	}
 	if (ioctl(v->fd, IOMMU_HW_QUEUE_ALLOC, &cmd)) {
 		release(v, &v->queue[i], FREE);
 		return;
@@ -324,6 +365,27 @@ static void op_vdevice_veventq(struct vmm *v, uint64_t *rng)
 	pthread_mutex_unlock(&v->lock);
 	if (!viommu_id)
 		return;
+	{
+		struct iommu_vdevice_alloc vdev = {
+			.size = sizeof(vdev),
+			.viommu_id = viommu_id,
+			.dev_id = v->dev_id,
+			.virt_id = below(rng, 4),
+		};
+		struct iommu_veventq_alloc veventq = {
+			.size = sizeof(veventq),
+			.viommu_id = viommu_id,
+			.type = v->cmdqv ? IOMMU_VEVENTQ_TYPE_TEGRA241_CMDQV :
+					   IOMMU_VEVENTQ_TYPE_SELFTEST,
+			.veventq_depth = 4,
+		};
+
+		if (read_only_alloc(v, rng, IOMMU_VDEVICE_ALLOC, &vdev,
+				    sizeof(vdev)) ||
+		    read_only_alloc(v, rng, IOMMU_VEVENTQ_ALLOC, &veventq,
+				    sizeof(veventq)))
+			return;
+	}
 	if (!_test_cmd_vdevice_alloc(v->fd, viommu_id, v->dev_id,
 				     below(rng, 4), &vdev_id)) {
 		usleep(below(rng, 200));
@@ -734,6 +796,8 @@ TEST_F_TIMEOUT(stress, race, 3600)
 		       v->ops, v->children, v->killed);
 	ksft_print_msg("%lu vIOMMUs, %lu queues, %lu guest commands, %lu module unloads\n",
 		       v->viommus, v->queues, v->commands, v->unloads);
+	ksft_print_msg("%lu allocations aborted for a read-only command\n",
+		       v->aborted);
 	ASSERT_EQ(0, v->violations) TH_LOG("%s", v->violation);
 
 	/* Tear down: queues first, then vIOMMUs, until nothing is left */
