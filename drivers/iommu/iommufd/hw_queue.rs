@@ -22,10 +22,11 @@
 
 use kernel::{
     bindings,
+    error::from_result,
     iommu::iommufd::{
         destroy_hw_queue,
-        Ucmd,
-        Viommu, //
+        Responded,
+        Ucmd, //
     },
     prelude::*,
 };
@@ -43,38 +44,23 @@ use range::{
 type AllocCmd = bindings::iommu_hw_queue_alloc;
 
 /// `IOMMU_HW_QUEUE_ALLOC`: allocates a HW queue on a vIOMMU.
-///
-/// The argument checks and the vIOMMU lookup come first, in a function of their own, so that a
-/// call they refuse costs no more than in C: the allocation's larger stack frame is only set up
-/// for calls that pass them.
-#[inline]
-fn hw_queue_alloc(mut ucmd: Ucmd<'_, AllocCmd>) -> Result {
+fn hw_queue_alloc(mut ucmd: Ucmd<'_, AllocCmd>) -> Result<Responded> {
     let cmd = ucmd.cmd();
     if cmd.flags != 0 || cmd.type_ == bindings::iommu_hw_queue_type::IOMMU_HW_QUEUE_TYPE_DEFAULT.0 {
         return Err(EOPNOTSUPP);
     }
-    check_args(cmd.nesting_parent_iova, cmd.length)?;
-    let viommu_id = cmd.viommu_id;
-    let viommu = ucmd.get_viommu(viommu_id)?;
-    hw_queue_alloc_on(ucmd, &viommu)
-}
-
-/// `IOMMU_HW_QUEUE_ALLOC` on `viommu`, once the arguments passed [`check_args`].
-#[inline(never)]
-fn hw_queue_alloc_on(mut ucmd: Ucmd<'_, AllocCmd>, viommu: &Viommu) -> Result {
-    let cmd = ucmd.cmd();
     let (queue_type, index) = (cmd.type_, cmd.index);
-    let (iova, length) = (cmd.nesting_parent_iova, cmd.length);
+    let (iova, length, viommu_id) = (cmd.nesting_parent_iova, cmd.length, cmd.viommu_id);
+    check_args(iova, length)?;
+    let viommu = ucmd.get_viommu(viommu_id)?;
 
     let ops = viommu.hw_queue_ops().ok_or(EOPNOTSUPP)?;
     // Once the queue is allocated, a failure makes the core destroy it, releasing what it
     // holds.
     let hw_queue = ucmd.alloc_hw_queue(&ops, queue_type)?;
     check_page_array(iova, length)?;
-    let id = hw_queue.pin(iova, length)?.init(index)?;
-
-    ucmd.cmd().out_hw_queue_id = id;
-    ucmd.respond()
+    let queue = hw_queue.pin(iova, length)?.init(index)?;
+    ucmd.respond_hw_queue(queue)
 }
 
 /// The `IOMMU_HW_QUEUE_ALLOC` handler of iommufd's ioctl table.
@@ -87,12 +73,7 @@ pub unsafe extern "C" fn iommufd_hw_queue_alloc_ioctl(ucmd: *mut bindings::iommu
     // SAFETY: The dispatcher passes the command of `IOMMU_HW_QUEUE_ALLOC`, which this handler
     // uses only through the wrapper, dropped before returning.
     let ucmd = unsafe { Ucmd::<AllocCmd>::from_raw(ucmd) };
-    // Not `from_result()`: its detour through `i16` costs a test and a sign extension on every
-    // return, where a `Result<()>` already holds the errno, or 0.
-    match hw_queue_alloc(ucmd) {
-        Ok(()) => 0,
-        Err(e) => e.to_errno(),
-    }
+    from_result(|| hw_queue_alloc(ucmd).map(|_| 0))
 }
 
 /// The destroy operation of `IOMMUFD_OBJ_HW_QUEUE` objects, reached by `IOMMU_DESTROY`, by

@@ -11,6 +11,12 @@
 //! of it can also be handed to user space the way a device's MMIO page is; both sides then see
 //! each register access whole, as the accessors are single volatile loads and stores, like MMIO
 //! accessors.
+//!
+//! The accessors also order like MMIO's `readl()` and `writel()`: a read completes before any
+//! later memory read (a device's driver reads a producer index, then the entries it covers),
+//! and a write is made only after every earlier memory access (an emulated device consumes
+//! entries and carries out their effects, then advances its consumer index). 64-bit accesses
+//! exist only where they are single accesses, on 64-bit kernels.
 
 use crate::{
     alloc::{
@@ -27,6 +33,10 @@ use crate::{
     page::{
         PAGE_SHIFT,
         PAGE_SIZE, //
+    },
+    sync::barrier::{
+        smp_mb,
+        smp_rmb, //
     },
 };
 use core::ptr::NonNull;
@@ -104,7 +114,7 @@ impl<const SIZE: usize> IoKnownSize for SysMem<SIZE> {
     const MIN_SIZE: usize = SIZE;
 }
 
-/// Implements [`IoCapable`] on [`SysMem`] for `$ty` with volatile accesses.
+/// Implements [`IoCapable`] on [`SysMem`] for `$ty` with volatile accesses ordered as MMIO's.
 macro_rules! impl_sysmem_io_capable {
     ($($ty:ty),*) => {
         $(
@@ -114,11 +124,17 @@ macro_rules! impl_sysmem_io_capable {
                     // SAFETY: The caller guarantees that `address` is in bounds, which `Io`
                     // checks against `SIZE` bytes of memory owned by `self`; `Io` aligns it for
                     // the type.
-                    unsafe { core::ptr::read_volatile(address as *const $ty) }
+                    let value = unsafe { core::ptr::read_volatile(address as *const $ty) };
+                    // Later reads, of the memory the register describes, come after this one.
+                    smp_rmb();
+                    value
                 }
 
                 #[inline]
                 unsafe fn io_write(&self, value: $ty, address: usize) {
+                    // Every earlier access, of the memory the register describes, comes first:
+                    // whoever sees this value sees their effects.
+                    smp_mb();
                     // SAFETY: As in `io_read`.
                     unsafe { core::ptr::write_volatile(address as *mut $ty, value) }
                 }
@@ -127,9 +143,11 @@ macro_rules! impl_sysmem_io_capable {
     };
 }
 
-impl_sysmem_io_capable!(u8, u16, u32, u64);
+impl_sysmem_io_capable!(u8, u16, u32);
+#[cfg(CONFIG_64BIT)]
+impl_sysmem_io_capable!(u64);
 
-#[cfg(CONFIG_KUNIT)]
+#[cfg(all(CONFIG_KUNIT, CONFIG_64BIT))]
 #[macros::kunit_tests(rust_io_sysmem)]
 mod tests {
     use super::*;

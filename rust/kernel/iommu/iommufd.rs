@@ -56,6 +56,7 @@ pub use self::{
     ctx::Ctx,
     hw_queue::{
         destroy_hw_queue,
+        InitHwQueue,
         NewHwQueue,
         PinnedHwQueue, //
     },
@@ -67,6 +68,7 @@ pub use self::{
     },
     ucmd::{
         Command,
+        Responded,
         Ucmd, //
     },
     viommu::{

@@ -27,7 +27,7 @@ use core::marker::PhantomData;
 
 /// Whether a VMA with flags `vm_flags` may be remapped: `EBUSY` for a `VM_PFNMAP` or
 /// `VM_MIXEDMAP` one, `EINVAL` for a copy-on-write (private, writable) one.
-#[inline(always)]
+#[inline]
 fn check_remap(vm_flags: vm_flags_t) -> Result {
     // One test for the usual case, a shared mapping not remapped yet.
     if vm_flags & (flags::SHARED | flags::PFNMAP | flags::MIXEDMAP) != flags::SHARED {
@@ -94,9 +94,7 @@ impl VmaNew {
     ///   refcounted pages.
     ///
     /// [`VmaNew::set_mixedmap`]: crate::mm::virt::VmaNew::set_mixedmap
-    // Always inlined: a driver's `mmap()` is little more than this call, and the call would
-    // cost as many instructions as the checks.
-    #[inline(always)]
+    #[inline]
     pub unsafe fn io_remap_pfn_range(&self, pfn: usize) -> Result {
         check_remap(self.flags())?;
         let vma = self.as_ptr();

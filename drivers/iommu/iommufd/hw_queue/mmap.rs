@@ -104,8 +104,5 @@ pub(crate) unsafe extern "C" fn iommufd_fops_mmap(
     // SAFETY: `f_op->mmap()` is called with a VMA under initial setup, for the whole call.
     let vma = unsafe { VmaNew::from_raw(vma) };
     // SAFETY: Nothing more is done with the VMA.
-    match unsafe { ctx.mmap_region(vma) } {
-        Ok(()) => 0,
-        Err(e) => e.to_errno(),
-    }
+    from_result(|| unsafe { ctx.mmap_region(vma) }.map(|()| 0))
 }

@@ -4,7 +4,8 @@
 //!
 //! Real hardware fetches commands as soon as the guest moves `PROD`. Nothing traps the guest's
 //! writes to its mapped VINTF page here, so the engine polls instead, from a delayed work item
-//! that visits every LVCMDQ with a HW queue:
+//! on a workqueue of its own (so that its visits never hold up the system's shared queues),
+//! which visits every LVCMDQ with a HW queue:
 //!
 //! - with no HW queue, it does not run at all;
 //! - while queues exist but execute nothing, it visits them once per jiffy ([`POLL_JIFFIES`]):
@@ -19,6 +20,10 @@
 //!
 //! On each visit an LVCMDQ behaves as the hardware does:
 //!
+//! - the registers the hardware owns are the engine's state ([`EngineQueue`]), written back to
+//!   the page: `STATUS` and `GERROR` always, and `CONS` while the queue is enabled. What a guest
+//!   writes over them lasts until the next visit at most and changes nothing; a write to
+//!   `CONS.RD` while the queue is disabled stands, as a driver resets its queue so;
 //! - `STATUS.ENABLED` follows `CONFIG.CMDQ_EN`; a disabled queue is not consumed;
 //! - while `GERROR.CMDQ_ERR` differs from `GERRORN.CMDQ_ERR` the queue is halted;
 //! - otherwise the commands from `CONS` up to `PROD` are read straight from the queue's guest
@@ -49,7 +54,10 @@ use super::{
         CERROR_ABT,
         CERROR_ILL, //
     },
-    hw::Cmdqv,
+    hw::{
+        Cmdqv,
+        RegPage, //
+    },
     regs::{
         err_map_word,
         LVCMDQ_BASE,
@@ -71,7 +79,8 @@ use kernel::{
     bindings,
     io::{
         register::Array,
-        Io, //
+        Io,
+        IoLoc, //
     },
     iommu::iommufd::driver::{
         EventReporter,
@@ -95,7 +104,9 @@ use kernel::{
         impl_has_delayed_work,
         new_delayed_work,
         DelayedWork,
-        WorkItem, //
+        OwnedQueue,
+        WorkItem,
+        WQ_UNBOUND, //
     },
 };
 
@@ -133,6 +144,10 @@ pub(crate) struct EngineQueue {
     events: EventReporter,
     /// The queue's bit is set in its VINTF's error map.
     in_error: bool,
+    /// The registers the hardware owns, as it set them last.
+    cons: LVCMDQ_CONS,
+    status: LVCMDQ_STATUS,
+    gerror: LVCMDQ_GERROR,
 }
 
 impl EngineQueue {
@@ -149,6 +164,9 @@ impl EngineQueue {
             memory,
             events,
             in_error: false,
+            cons: LVCMDQ_CONS::zeroed(),
+            status: LVCMDQ_STATUS::zeroed(),
+            gerror: LVCMDQ_GERROR::zeroed(),
         }
     }
 }
@@ -175,6 +193,8 @@ pub(crate) struct Engine {
     /// The polling, queued while `state.armed`.
     #[pin]
     poll: DelayedWork<Engine>,
+    /// Where the polling runs. The engine is stopped ([`Engine::stop`]) before it is dropped.
+    wq: OwnedQueue,
 }
 
 impl_has_delayed_work! {
@@ -204,7 +224,8 @@ impl WorkItem for Engine {
             }
         };
         // Fails only while the module stops the engine (`stop`).
-        let _ = workqueue::system().enqueue_delayed(this, delay);
+        let engine = this.clone();
+        let _ = engine.wq.enqueue_delayed(this, delay);
     }
 }
 
@@ -223,19 +244,24 @@ impl Engine {
                     busy: None,
                 }),
                 poll <- new_delayed_work!("tegra241_cmdqv_emu::engine"),
+                wq: OwnedQueue::new(c"tegra241_cmdqv_emu", WQ_UNBOUND, 1)?,
             }),
             GFP_KERNEL,
         )
     }
 
-    /// Has the engine visit `queue`, starting it if it is idle.
-    pub(crate) fn add(self: &Arc<Self>, queue: EngineQueue) -> Result {
+    /// Has the engine visit `queue`, starting it if it is idle. The queue has just been reset:
+    /// disabled, `CONS` zero and its error acknowledged, so `GERROR` is as the reset left it.
+    pub(crate) fn add(self: &Arc<Self>, mut queue: EngineQueue) -> Result {
+        let (page0, _) = self.hw.vintf_pages(queue.vintf).ok_or(EINVAL)?;
+        let gerrorn = LVCMDQ_GERRORN::try_at(queue.lvcmdq as usize).ok_or(EINVAL)?;
+        queue.gerror = LVCMDQ_GERROR::zeroed().with_cmdq_err(page0.read(gerrorn).cmdq_err());
         let mut state = self.state.lock();
         state.queues.push(queue, GFP_KERNEL)?;
         if !state.armed {
             state.armed = true;
             // Not queued, as not armed.
-            let _ = workqueue::system().enqueue_delayed(self.clone(), POLL_JIFFIES);
+            let _ = self.wq.enqueue_delayed(self.clone(), POLL_JIFFIES);
         }
         Ok(())
     }
@@ -300,19 +326,29 @@ impl Engine {
         let (page0, page1) = hw.vintf_pages(queue.vintf).ok_or(EINVAL)?;
         let l = queue.lvcmdq as usize;
 
+        let cons_at = || LVCMDQ_CONS::try_at(l).ok_or(EINVAL);
+        let gerror_at = || LVCMDQ_GERROR::try_at(l).ok_or(EINVAL);
         let enabled = page0
             .read(LVCMDQ_CONFIG::try_at(l).ok_or(EINVAL)?)
             .cmdq_en();
-        let status = || LVCMDQ_STATUS::try_at(l).ok_or(EINVAL);
-        if page0.read(status()?).enabled() != enabled {
-            page0.write(status()?, LVCMDQ_STATUS::zeroed().with_enabled(enabled));
+        // While the queue was disabled, `CONS.RD` was the guest's to write; `ERR` never is.
+        if !queue.status.enabled() {
+            let rd = page0.read(cons_at()?).rd().get();
+            queue.cons = queue.cons.try_with_rd(rd)?;
         }
+        queue.status = LVCMDQ_STATUS::zeroed().with_enabled(enabled);
+        // The hardware's registers as the hardware has them, whatever a guest wrote there.
+        restore(page0, cons_at, queue.cons)?;
+        restore(
+            page0,
+            || LVCMDQ_STATUS::try_at(l).ok_or(EINVAL),
+            queue.status,
+        )?;
+        restore(page0, gerror_at, queue.gerror)?;
         if !enabled {
             return Ok(0);
         }
-        let gerror = page0
-            .read(LVCMDQ_GERROR::try_at(l).ok_or(EINVAL)?)
-            .cmdq_err();
+        let gerror = queue.gerror.cmdq_err();
         if page0
             .read(LVCMDQ_GERRORN::try_at(l).ok_or(EINVAL)?)
             .cmdq_err()
@@ -327,7 +363,7 @@ impl Engine {
 
         let base = page1.read(LVCMDQ_BASE::try_at(l).ok_or(EINVAL)?);
         let ring = Ring::new(base.log2size().get() as u32).ok_or(EINVAL)?;
-        let cons_reg = page0.read(LVCMDQ_CONS::try_at(l).ok_or(EINVAL)?);
+        let cons_reg = queue.cons;
         let prod = page0.read(LVCMDQ_PROD::try_at(l).ok_or(EINVAL)?).wr().get();
         let mut cons = cons_reg.rd().get();
         // Nothing to fetch, or an inconsistent `PROD`: nothing to do, `CONS` included.
@@ -365,10 +401,8 @@ impl Engine {
         }
 
         let err = error.unwrap_or(cons_reg.err().get());
-        page0.write(
-            LVCMDQ_CONS::try_at(l).ok_or(EINVAL)?,
-            LVCMDQ_CONS::zeroed().try_with_rd(cons)?.try_with_err(err)?,
-        );
+        queue.cons = LVCMDQ_CONS::zeroed().try_with_rd(cons)?.try_with_err(err)?;
+        page0.write(cons_at()?, queue.cons);
         if error.is_some() {
             let event = bindings::iommu_vevent_tegra241_cmdqv {
                 lvcmdq_err_map: set_err_map(hw, queue, true)?.map(u64::to_le),
@@ -380,13 +414,25 @@ impl Engine {
                 bindings::iommu_veventq_type_IOMMU_VEVENTQ_TYPE_TEGRA241_CMDQV,
                 &event,
             );
-            page0.write(
-                LVCMDQ_GERROR::try_at(l).ok_or(EINVAL)?,
-                LVCMDQ_GERROR::zeroed().with_cmdq_err(!gerror),
-            );
+            queue.gerror = LVCMDQ_GERROR::zeroed().with_cmdq_err(!gerror);
+            page0.write(gerror_at()?, queue.gerror);
         }
         Ok(executed)
     }
+}
+
+/// Writes `value` to the register of `page` that `at` locates, unless it holds that already.
+fn restore<T, L>(page: &RegPage, at: impl Fn() -> Result<L>, value: T) -> Result
+where
+    L: IoLoc<T, IoType = u32>,
+    T: Copy,
+    u32: From<T>,
+{
+    let current: T = page.read(at()?);
+    if u32::from(current) != u32::from(value) {
+        page.write(at()?, value);
+    }
+    Ok(())
 }
 
 /// Sets or clears the bit of `queue`'s LVCMDQ in its VINTF's error map, and returns the map.

@@ -28,7 +28,8 @@ use kernel::{
     io::{
         register::Array,
         sysmem::SysMem,
-        Io, //
+        Io,
+        IoKnownSize, //
     },
     prelude::*,
     sync::Arc,
@@ -119,6 +120,10 @@ impl CmdqvHw for Cmdqv {
     /// Each status follows its enable bit: the CMDQV's, each VINTF's, and each LVCMDQ's while
     /// a VCMDQ is assigned to the LVCMDQ. An LVCMDQ with none is off, whatever its `CONFIG`
     /// says: once the driver has taken the VCMDQ back, nothing a guest wrote keeps it enabled.
+    ///
+    /// A VINTF being enabled starts from a clean page0: every register at its reset value and
+    /// every other offset zero, as on hardware, where page0 holds only the registers of the
+    /// LVCMDQs the VINTF is given. Nothing one guest wrote there reaches the next one.
     fn settle(&self) {
         let on = self.config.read(CMDQV_CONFIG).cmdqv_en();
         self.config.update(CMDQV_STATUS, |r| r.with_enabled(on));
@@ -129,6 +134,13 @@ impl CmdqvHw for Cmdqv {
                 continue;
             };
             let vintf_on = on && self.config.read(config).enable();
+            let was_on = VINTF_STATUS::try_at(v).is_some_and(|s| self.config.read(s).enabled());
+            if vintf_on && !was_on {
+                // Within the page (its size is a multiple of 8).
+                for offset in (0..RegPage::MIN_SIZE).step_by(8) {
+                    let _ = pages.page0.try_write64(0, offset);
+                }
+            }
             self.config.update(status, |r| r.with_enabled(vintf_on));
             for l in 0..LVCMDQS_PER_VINTF {
                 let (Some(alloc), Some(config), Some(status)) = (
@@ -186,6 +198,29 @@ mod tests {
         hw.settle();
         assert!(!config.read(CMDQV_STATUS).enabled());
         assert!(!config.read(VINTF_STATUS::at(1)).enabled());
+        Ok(())
+    }
+
+    #[test]
+    fn clean_page0() -> Result {
+        let hw = Cmdqv::new()?;
+        let (page0, _) = hw.vintf_pages(1).ok_or(EINVAL)?;
+        let config = hw.config();
+        config.write_reg(CMDQV_CONFIG::zeroed().with_cmdqv_en(true));
+        // What a guest of the VINTF leaves behind: registers and reserved offsets.
+        page0.write(Array::at(2), LVCMDQ_CONFIG::zeroed().with_cmdq_en(true));
+        page0.try_write32(0xdead_beef, 0x44)?;
+        page0.try_write32(0xdead_beef, 0xfffc)?;
+        // Enabled for the next one: all of it zero.
+        config.write(Array::at(1), VINTF_CONFIG::zeroed().with_enable(true));
+        hw.settle();
+        assert!(!page0.read(LVCMDQ_CONFIG::at(2)).cmdq_en());
+        assert_eq!(page0.try_read32(0x44)?, 0);
+        assert_eq!(page0.try_read32(0xfffc)?, 0);
+        // Not while it stays enabled: the guest's writes are its own.
+        page0.try_write32(1, 0x44)?;
+        hw.settle();
+        assert_eq!(page0.try_read32(0x44)?, 1);
         Ok(())
     }
 

@@ -20,6 +20,10 @@ use kernel::{
 /// up to 4 MiB are accepted.
 pub(crate) const CMDQS: u32 = 18;
 
+/// The commands the driver issues to the command queue in one batch (`CMDQ_BATCH_ENTRIES`,
+/// `BITS_PER_LONG`).
+pub(crate) const CMDQ_BATCH_ENTRIES: usize = usize::BITS as usize;
+
 bitfield! {
     /// `SMMU_IDR0`: the features of the SMMU.
     pub(crate) struct Idr0(u32) {

@@ -232,6 +232,9 @@ impl NestedOps for NestedStes {
 
 /// The length of `struct iommu_viommu_tegra241_cmdqv` in its first version.
 const VIOMMU_DATA_LEN: usize = core::mem::size_of::<bindings::iommu_viommu_tegra241_cmdqv>();
+/// The data type of the commands of `IOMMU_HWPT_INVALIDATE` on the vIOMMU.
+const INVALIDATE_DATA_ARM_SMMUV3: u32 =
+    bindings::iommu_hwpt_invalidate_data_type_IOMMU_VIOMMU_INVALIDATE_DATA_ARM_SMMUV3;
 /// The length of `struct iommu_hwpt_arm_smmuv3` in its first version.
 const HWPT_DATA_LEN: usize = core::mem::size_of::<bindings::iommu_hwpt_arm_smmuv3>();
 
@@ -277,12 +280,14 @@ impl Driver for CmdqvViommu {
         let guest = &viommu.guest;
         // A device behind another IOMMU: the core's answer for a real SMMU.
         let psid = mock::dev_sid(vdev.device())?;
-        // Upstream's tegra241_vintf_init_vsid(): vSID range, then a free slot. Mock devices
-        // have one stream each.
-        guest.cmdqv.caches.add_stream(psid, vdev.device())?;
-        let slot = guest
-            .with_vintf(|vintf, hw| vintf.alloc_sid(hw, vdev.virt_id(), psid))
-            .inspect_err(|_| guest.cmdqv.caches.remove_stream(psid))?;
+        // Upstream's tegra241_vintf_init_vsid(): vSID range, then a free slot, and only then
+        // what may fail to allocate. Mock devices have one stream each.
+        let slot = guest.with_vintf(|vintf, hw| vintf.alloc_sid(hw, vdev.virt_id(), psid))?;
+        if let Err(e) = guest.cmdqv.caches.add_stream(psid, vdev.device()) {
+            // Given out just now, so still the vDEVICE's to give back.
+            let _ = guest.with_vintf(|vintf, hw| vintf.free_sid(hw, slot));
+            return Err(e);
+        }
         Ok(SidSlot {
             guest: guest.clone(),
             slot,
@@ -301,27 +306,29 @@ impl Driver for CmdqvViommu {
         base_pa: PhysAddr,
     ) -> Result<Lvcmdq> {
         let guest = &viommu.guest;
-        let memory = queue.memory()?;
         guest.with_vintf(|vintf, hw| {
             // Upstream's tegra241_vintf_alloc_lvcmdq_user(): index, then length and base,
             // checked; the LVCMDQ mapped, reset and given its base, not enabled.
             vintf.alloc_lvcmdq(hw, index, queue.length(), base_pa, smmu::CMDQS)?;
             // Queues are destroyed in descending order: the previous one stays while this one
-            // is. A previous queue whose destruction has begun, or whose allocation has not
-            // returned yet, counts as missing, as it is to user space.
+            // is. It is allocated (checked above); one the registry does not hold is between
+            // its driver's init and the return of its ioctl, or being destroyed: in transition,
+            // `EBUSY`, as iommufd's own check answers for a published queue in either state.
             if index > 0 {
                 if let Err(e) = queue.depend_on(index - 1) {
                     let _ = vintf.free_lvcmdq(hw, index);
-                    return Err(if e == ENOENT { EIO } else { e });
+                    return Err(if e == ENOENT { EBUSY } else { e });
                 }
             }
             Ok(())
         })?;
-        // From here on, dropping `lvcmdq` frees the LVCMDQ.
+        // From here on, dropping `lvcmdq` frees the LVCMDQ. Allocations come after every check,
+        // as upstream's have none to fail before them.
         let lvcmdq = Lvcmdq {
             guest: guest.clone(),
             index,
         };
+        let memory = queue.memory()?;
         guest.cmdqv.engine.add(EngineQueue::new(
             guest.index,
             index,
@@ -332,27 +339,31 @@ impl Driver for CmdqvViommu {
     }
 
     fn cache_invalidate(viommu: &Viommu<Self>, array: &mut UserDataArray) -> Result {
-        // Upstream's arm_vsmmu_cache_invalidate(): the whole array is read first, then each
-        // command converted for the host (VMID, physical SID) and issued, until one is refused.
-        let cmds: KVec<bindings::iommu_viommu_arm_smmuv3_invalidate> = array
-            .read_all(
-                bindings::iommu_hwpt_invalidate_data_type_IOMMU_VIOMMU_INVALIDATE_DATA_ARM_SMMUV3,
-            )
-            .inspect_err(|_| array.set_handled(0))?;
+        // Upstream's arm_vsmmu_cache_invalidate(), as fixed by this series: the array in blocks
+        // that fill a command batch with their CMD_SYNC, each copied, then its commands
+        // converted for the host (VMID, physical SID) and issued, until one is refused. What
+        // was issued is handled, also when a later block cannot be read.
+        const BLOCK: usize = smmu::CMDQ_BATCH_ENTRIES - 1;
+        let mut block = [bindings::iommu_viommu_arm_smmuv3_invalidate::default(); BLOCK];
         let guest = &viommu.guest;
         let caches = &guest.cmdqv.caches;
         let mut handled = 0;
         let result = guest.with_vintf(|vintf, hw| {
             let vmid = vintf::vmid(hw, vintf.index()).ok_or(EINVAL)?;
-            for cmd in cmds.iter() {
-                let command = cmd::decode(cmd.cmd.map(u64::from_le)).ok_or(EIO)?;
-                let psid = command.vsid().and_then(|vsid| vintf.lookup_sid(hw, vsid));
-                // `CMD_SYNC` is the host's to issue, and a stream must be the guest's.
-                let invalidation = command.issued(vmid, psid).ok_or(EIO)?;
-                caches.invalidate(Source::Host, invalidation);
-                handled += 1;
+            loop {
+                let count = array.read_block(INVALIDATE_DATA_ARM_SMMUV3, handled, &mut block)?;
+                for cmd in &block[..count] {
+                    let command = cmd::decode(cmd.cmd.map(u64::from_le)).ok_or(EIO)?;
+                    let psid = command.vsid().and_then(|vsid| vintf.lookup_sid(hw, vsid));
+                    // `CMD_SYNC` is the host's to issue, and a stream must be the guest's.
+                    let invalidation = command.issued(vmid, psid).ok_or(EIO)?;
+                    caches.invalidate(Source::Host, invalidation);
+                    handled += 1;
+                }
+                if handled == array.len() {
+                    return Ok(());
+                }
             }
-            Ok(())
         });
         array.set_handled(handled);
         result

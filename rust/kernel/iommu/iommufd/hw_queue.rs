@@ -142,15 +142,39 @@ pub struct PinnedHwQueue<'a> {
 
 impl PinnedHwQueue<'_> {
     /// Lets the driver initialize the queue at `index`, with the physical address of its first
-    /// byte, and returns the object ID the queue will have once the ioctl publishes it.
+    /// byte.
+    ///
+    /// The initialized queue is what the ioctl responds with ([`Ucmd::respond_hw_queue`]), so
+    /// that a handler cannot succeed, and the core publish the queue, unless its driver
+    /// accepted it.
+    ///
+    /// [`Ucmd::respond_hw_queue`]: super::Ucmd::respond_hw_queue
     #[inline]
-    pub fn init(self, index: u32) -> Result<u32> {
+    pub fn init(self, index: u32) -> Result<InitHwQueue> {
         let hwq = self.hwq.as_ptr();
         // SAFETY: The driver's own operation, called once, on a queue of the size it asked for,
         // attached to its vIOMMU and to guest memory at `base_pa` (type invariants).
         to_result(unsafe { (self.init_phys)(hwq, index, self.base_pa) })?;
         // SAFETY: `hwq` is valid (type invariants).
-        Ok(unsafe { (*hwq).obj.id })
+        let id = unsafe { (*hwq).obj.id };
+        Ok(InitHwQueue { id })
+    }
+}
+
+/// A HW queue that its driver initialized, which the ioctl publishes if it responds with it
+/// ([`Ucmd::respond_hw_queue`]).
+///
+/// [`Ucmd::respond_hw_queue`]: super::Ucmd::respond_hw_queue
+#[must_use = "the ioctl must respond with the queue, or fail"]
+pub struct InitHwQueue {
+    id: u32,
+}
+
+impl InitHwQueue {
+    /// The object ID the queue has once published.
+    #[inline]
+    pub fn id(&self) -> u32 {
+        self.id
     }
 }
 

@@ -57,8 +57,9 @@ impl Ctx {
     /// The MMIO regions of the context, keyed by their byte offset.
     #[inline]
     fn mmap_regions(&self) -> &MapleTreeAlloc<KBox<MmapRegion>> {
-        // SAFETY: iommufd initializes `mt_mmap` with `MT_FLAGS_ALLOC_RANGE` at open and destroys
-        // it at release, once every object (and so every region) is gone. With
+        // SAFETY: iommufd initializes `mt_mmap` with `MT_FLAGS_ALLOC_RANGE` at open, and it lives
+        // as long as the context, which `self` borrows. iommufd never destroys it: each region
+        // is removed with its owner, so the tree is empty when the context is freed. With
         // `CONFIG_IOMMUFD_HW_QUEUE_RUST` only this module stores entries in it, all of them
         // `KBox<MmapRegion>`.
         unsafe { MapleTreeAlloc::from_raw(&raw mut (*self.as_raw()).mt_mmap) }

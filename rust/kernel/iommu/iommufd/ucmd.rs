@@ -3,7 +3,10 @@
 //! An iommufd ioctl in progress, `struct iommufd_ucmd`.
 
 use super::{
-    hw_queue::NewHwQueue,
+    hw_queue::{
+        InitHwQueue,
+        NewHwQueue, //
+    },
     object::ObjectRef,
     viommu::{
         HwQueueOps,
@@ -70,7 +73,7 @@ impl<'a, T: Command> Ucmd<'a, T> {
     }
 
     /// The command copied in from user space; what a handler changes is copied back by
-    /// [`Ucmd::respond`].
+    /// [`Ucmd::respond_hw_queue`].
     #[inline]
     pub fn cmd(&mut self) -> &mut T {
         // SAFETY: By the type invariants `cmd` points to a `T` only this handler uses, and the
@@ -109,7 +112,8 @@ impl<'a, T: Command> Ucmd<'a, T> {
     /// the core part: that is a driver bug.
     ///
     /// The object belongs to the ioctl: the core publishes it if the handler succeeds, and
-    /// destroys it through [`destroy_hw_queue`] if the handler fails.
+    /// destroys it through [`destroy_hw_queue`] if the handler fails. An ioctl allocates one:
+    /// a second call fails with `EBUSY`.
     ///
     /// [`destroy_hw_queue`]: super::destroy_hw_queue
     pub fn alloc_hw_queue<'v>(
@@ -119,6 +123,11 @@ impl<'a, T: Command> Ucmd<'a, T> {
     ) -> Result<NewHwQueue<'a, 'v>> {
         static WARNED: AtomicBool = AtomicBool::new(false);
 
+        // An ioctl allocates one object: a second one would be a bug that iommufd warns about.
+        // SAFETY: `ucmd` is valid (type invariants).
+        if !unsafe { (*self.ucmd.as_ptr()).new_obj }.is_null() {
+            return Err(EBUSY);
+        }
         let size = ops.queue_size(queue_type);
         if size == 0 {
             return Err(EOPNOTSUPP);
@@ -144,8 +153,23 @@ impl<'a, T: Command> Ucmd<'a, T> {
 
     /// Copies the command back to user space, up to the size user space gave.
     #[inline]
-    pub fn respond(&mut self) -> Result {
+    fn respond(&mut self) -> Result<Responded> {
         // SAFETY: `ucmd` is valid and its `cmd` holds a `T` (type invariants).
-        to_result(unsafe { bindings::iommufd_ucmd_respond(self.ucmd.as_ptr(), size_of::<T>()) })
+        to_result(unsafe { bindings::iommufd_ucmd_respond(self.ucmd.as_ptr(), size_of::<T>()) })?;
+        Ok(Responded(()))
     }
 }
+
+impl Ucmd<'_, bindings::iommu_hw_queue_alloc> {
+    /// Completes `IOMMU_HW_QUEUE_ALLOC` with `queue`, which its driver initialized: reports its
+    /// ID and copies the command back to user space. The core then publishes the queue, or
+    /// destroys it if this fails.
+    #[inline]
+    pub fn respond_hw_queue(&mut self, queue: InitHwQueue) -> Result<Responded> {
+        self.cmd().out_hw_queue_id = queue.id();
+        self.respond()
+    }
+}
+
+/// What a handler returns to succeed: it responded to user space.
+pub struct Responded(());

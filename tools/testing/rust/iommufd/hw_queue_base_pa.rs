@@ -16,5 +16,5 @@ pub fn init_at_zero(queue: PinnedHwQueue<'_>) -> Result<u32> {
     let id = queue.init(0, 0);
     #[cfg(not(fail))]
     let id = queue.init(0);
-    id
+    id.map(|q| q.id())
 }

@@ -16,8 +16,8 @@ pub fn init_twice(queue: PinnedHwQueue<'_>) -> Result<u32> {
     {
         let queue = queue;
         let _ = queue.init(0);
-        queue.init(1)
+        queue.init(1).map(|q| q.id())
     }
     #[cfg(not(fail))]
-    queue.init(0)
+    queue.init(0).map(|q| q.id())
 }

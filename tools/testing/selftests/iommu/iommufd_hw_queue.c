@@ -4,7 +4,8 @@
  * cover: unaligned and page-crossing queues, guest memory that is not
  * physically contiguous, unmapping pinned memory, destroy ordering, closing
  * the file with live queues, hugepage-backed queues, lengths whose page
- * array C cannot allocate, and the reuse of a destroyed queue's index.
+ * array C cannot allocate, the reuse of a destroyed queue's index, and a
+ * dependency on a queue whose allocation fails.
  *
  * Every case runs on the selftest mock vIOMMU, whose hw_queue_init_phys()
  * fails with -EFAULT unless the physical address handed to it is the one the
@@ -15,6 +16,7 @@
 
 #include "iommufd_utils.h"
 #include "iommufd_hwq_hugepage.h"
+#include "iommufd_hwq_race.h"
 
 #define TYPE IOMMU_HW_QUEUE_TYPE_SELFTEST
 #define MIB (1UL << 20)
@@ -450,6 +452,40 @@ TEST_F(hw_queue, index_reuse)
 	test_ioctl_destroy(qid[1]);
 	test_ioctl_destroy(qid[0]);
 	test_ioctl_ioas_unmap(iova, 2 * PAGE_SIZE);
+}
+
+/*
+ * Queue 1 depends on queue 0, so it cannot be allocated while queue 0 is
+ * between its driver's init and the failure of its ioctl, which aborts it
+ * (hwq_race_run()): EBUSY then, EIO when queue 0 is not there at all.
+ */
+TEST_F(hw_queue, depend_on_aborted)
+{
+	struct hwq_race race = {
+		.fd = self->fd,
+		.viommu_id = self->viommu_id,
+		.type = TYPE,
+		.iova0 = MOCK_APERTURE_START,
+		.iova1 = MOCK_APERTURE_START + PAGE_SIZE,
+		.length = PAGE_SIZE,
+	};
+	uint32_t qid[2];
+
+	test_ioctl_ioas_map_fixed(buffer, 2 * PAGE_SIZE, MOCK_APERTURE_START);
+	ASSERT_EQ(0, hwq_race_run(&race, 3));
+	EXPECT_EQ(0, race.ok1);
+	EXPECT_EQ(0, race.ok0);
+	EXPECT_EQ(0, race.failed0);
+	EXPECT_EQ(0, race.failed1);
+	EXPECT_NE(0, race.aborted0);
+	/* Nothing of the aborted queues is left: both indexes are free */
+	test_cmd_hw_queue_alloc(self->viommu_id, TYPE, 0, race.iova0,
+				PAGE_SIZE, &qid[0]);
+	test_cmd_hw_queue_alloc(self->viommu_id, TYPE, 1, race.iova1,
+				PAGE_SIZE, &qid[1]);
+	test_ioctl_destroy(qid[1]);
+	test_ioctl_destroy(qid[0]);
+	test_ioctl_ioas_unmap(MOCK_APERTURE_START, 2 * PAGE_SIZE);
 }
 
 TEST_HARNESS_MAIN

@@ -17,6 +17,7 @@
 
 #include "iommufd_utils.h"
 #include "iommufd_tegra241_cmdqv_utils.h"
+#include "iommufd_hwq_race.h"
 
 #define MODULE_NAME "tegra241_cmdqv_emu"
 #define MODULE_PATH "/modules/" MODULE_NAME ".ko"
@@ -533,6 +534,74 @@ TEST_F(cmdqv, invalidate_trapped)
 	test_ioctl_destroy(viommu_id);
 }
 
+/*
+ * Large arrays, in blocks of 63 commands (a batch of 64 with its CMD_SYNC):
+ * the largest array the core allows costs no large allocation (a warning
+ * from the page allocator before), and a failure reports exactly what was
+ * issued, earlier blocks included
+ */
+TEST_F(cmdqv, invalidate_trapped_blocks)
+{
+	const uint32_t max = 1U << 19;	/* IOMMU_HWPT_INVALIDATE_ENTRY_NUM_MAX */
+	const size_t page = sysconf(_SC_PAGE_SIZE), len = 128 * 16;
+	const size_t room = (len + page - 1) / page * page;
+	struct iommu_viommu_tegra241_cmdqv data = {};
+	uint64_t (*cmds)[2];
+	uint32_t viommu_id, num;
+	char *map;
+	int i;
+
+	ASSERT_EQ(0, alloc_viommu(self->fd, self->dev_id, self->parent_id,
+				  &data, sizeof(data), &viommu_id));
+	/* 128 TLBI_NH_ASID commands that end where a PROT_NONE page starts */
+	map = mmap(NULL, room + page, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	ASSERT_EQ(0, mprotect(map + room, page, PROT_NONE));
+	cmds = (void *)(map + room - len);
+	for (i = 0; i != 128; i++) {
+		cmds[i][0] = 0x0005000000000011ULL;
+		cmds[i][1] = 0;
+	}
+
+	/*
+	 * An illegal command in the second block: the first block and the
+	 * commands before it in the second are issued
+	 */
+	cmds[70][0] = 0x46;
+	num = 128;
+	EXPECT_ERRNO(EIO, _test_cmd_viommu_invalidate(
+				  self->fd, viommu_id, cmds,
+				  IOMMU_VIOMMU_INVALIDATE_DATA_ARM_SMMUV3,
+				  sizeof(cmds[0]), &num));
+	EXPECT_EQ(70, num);
+	cmds[70][0] = 0x0005000000000011ULL;
+
+	/* The largest array: two blocks are read, the third faults */
+	num = max;
+	EXPECT_ERRNO(EFAULT, _test_cmd_viommu_invalidate(
+				     self->fd, viommu_id, cmds,
+				     IOMMU_VIOMMU_INVALIDATE_DATA_ARM_SMMUV3,
+				     sizeof(cmds[0]), &num));
+	EXPECT_EQ(126, num);
+	/* One past the largest: the core refuses it */
+	num = max + 1;
+	EXPECT_ERRNO(EINVAL, _test_cmd_viommu_invalidate(
+				     self->fd, viommu_id, cmds,
+				     IOMMU_VIOMMU_INVALIDATE_DATA_ARM_SMMUV3,
+				     sizeof(cmds[0]), &num));
+	/* All of them, in three blocks */
+	num = 128;
+	ASSERT_EQ(0, _test_cmd_viommu_invalidate(
+			     self->fd, viommu_id, cmds,
+			     IOMMU_VIOMMU_INVALIDATE_DATA_ARM_SMMUV3,
+			     sizeof(cmds[0]), &num));
+	EXPECT_EQ(128, num);
+
+	munmap(map, room + page);
+	test_ioctl_destroy(viommu_id);
+}
+
 /* A VMM with a vIOMMU and guest queue memory mapped in the IOAS */
 FIXTURE(cmdqv_queue)
 {
@@ -601,11 +670,17 @@ TEST_F(cmdqv_queue, errnos)
 	test_err_hw_queue_alloc(EINVAL, self->viommu_id, QUEUE_TYPE, 0,
 				self->iova + 32, 64, &qid);
 
+	/* The index comes before the base: EIO, not EINVAL, at an odd one */
+	test_err_hw_queue_alloc(EIO, self->viommu_id, QUEUE_TYPE, 1,
+				self->iova + 1, 32, &qid);
+
 	/* The smallest queue, then the index is taken */
 	test_cmd_hw_queue_alloc(self->viommu_id, QUEUE_TYPE, 0, self->iova, 32,
 				&q0);
 	test_err_hw_queue_alloc(EEXIST, self->viommu_id, QUEUE_TYPE, 0,
 				self->iova + PAGE_SIZE, PAGE_SIZE, &qid);
+	test_err_hw_queue_alloc(EEXIST, self->viommu_id, QUEUE_TYPE, 0,
+				self->iova + 1, 32, &qid);
 	test_cmd_hw_queue_alloc(self->viommu_id, QUEUE_TYPE, 1,
 				self->iova + SZ_2M / 2, SZ_2M / 2, &q1);
 
@@ -617,6 +692,37 @@ TEST_F(cmdqv_queue, errnos)
 	test_cmd_hw_queue_alloc(self->viommu_id, QUEUE_TYPE, 0, self->iova,
 				PAGE_SIZE, &q0);
 	test_ioctl_destroy(q0);
+}
+
+/*
+ * LVCMDQ1 depends on LVCMDQ0, which must not go first: not even one whose
+ * allocation fails after the driver allocated its LVCMDQ (hwq_race_run())
+ */
+TEST_F(cmdqv_queue, depend_on_aborted)
+{
+	struct hwq_race race = {
+		.fd = self->fd,
+		.viommu_id = self->viommu_id,
+		.type = QUEUE_TYPE,
+		.iova0 = self->iova,
+		.iova1 = self->iova + PAGE_SIZE,
+		.length = PAGE_SIZE,
+	};
+	uint32_t qid[2];
+
+	ASSERT_EQ(0, hwq_race_run(&race, 3));
+	EXPECT_EQ(0, race.ok1);
+	EXPECT_EQ(0, race.ok0);
+	EXPECT_EQ(0, race.failed0);
+	EXPECT_EQ(0, race.failed1);
+	EXPECT_NE(0, race.aborted0);
+	/* Both LVCMDQs were given back */
+	test_cmd_hw_queue_alloc(self->viommu_id, QUEUE_TYPE, 0, race.iova0,
+				PAGE_SIZE, &qid[0]);
+	test_cmd_hw_queue_alloc(self->viommu_id, QUEUE_TYPE, 1, race.iova1,
+				PAGE_SIZE, &qid[1]);
+	test_ioctl_destroy(qid[1]);
+	test_ioctl_destroy(qid[0]);
 }
 
 /* Every LVCMDQ, programmed and left disabled for the guest to enable */
@@ -720,6 +826,102 @@ TEST_F(cmdqv_queue, execute)
 	ASSERT_EQ(0, read(veventq_fd, &vevent, sizeof(vevent)));
 	close(veventq_fd);
 	test_ioctl_destroy(veventq_id);
+}
+
+/*
+ * CONS, STATUS and GERROR are the hardware's: what a guest writes over them
+ * does not stick, and neither a forged GERROR nor a forged CONS moves the
+ * queue. Only while the queue is disabled may the guest reset CONS.RD, as
+ * a driver does.
+ */
+TEST_F(cmdqv_queue, hardware_registers)
+{
+	const unsigned int entries = 8, ptr_mask = 2 * entries - 1;
+	uint32_t qid, prod = 0, gerror, cons;
+	int i;
+
+	test_cmd_hw_queue_alloc(self->viommu_id, QUEUE_TYPE, 0, self->iova,
+				entries * 16, &qid);
+	lvcmdq_write(self->page, 0, LVCMDQ_CONFIG, 1);
+	ASSERT_TRUE(lvcmdq_wait(self->page, 0, LVCMDQ_STATUS, 1, 1));
+	for (i = 0; i != 3; i++)
+		put_cmd(buffer, prod++, CMD_TLBI_NH_ASID(1), 0);
+	lvcmdq_write(self->page, 0, LVCMDQ_PROD, prod);
+	ASSERT_TRUE(lvcmdq_wait(self->page, 0, LVCMDQ_CONS, ~0u, prod));
+
+	/* Forged CONS and STATUS are put back */
+	lvcmdq_write(self->page, 0, LVCMDQ_CONS, 1);
+	lvcmdq_write(self->page, 0, LVCMDQ_STATUS, 0);
+	ASSERT_TRUE(lvcmdq_wait(self->page, 0, LVCMDQ_CONS, ~0u, prod));
+	ASSERT_TRUE(lvcmdq_wait(self->page, 0, LVCMDQ_STATUS, ~0u, 1));
+
+	/* An illegal command halts the queue */
+	put_cmd(buffer, prod, CMD_CFGI_STE, 0);
+	prod = (prod + 1) & ptr_mask;
+	gerror = LVCMDQ_REG(self->page, 0, LVCMDQ_GERROR);
+	lvcmdq_write(self->page, 0, LVCMDQ_PROD, prod);
+	ASSERT_TRUE(lvcmdq_wait(self->page, 0, LVCMDQ_GERROR, 1,
+				(gerror ^ 1) & 1));
+	cons = LVCMDQ_REG(self->page, 0, LVCMDQ_CONS);
+	ASSERT_EQ(CERROR_ILL, CONS_ERR(cons));
+	/* Undoing GERROR does not acknowledge: the hardware restores it */
+	put_cmd(buffer, cons & ptr_mask, CMD_SYNC, 0);
+	lvcmdq_write(self->page, 0, LVCMDQ_GERROR, gerror);
+	ASSERT_TRUE(lvcmdq_wait(self->page, 0, LVCMDQ_GERROR, ~0u,
+				(gerror ^ 1) & 1));
+	/* Nor does a CONS moved past the bad entry */
+	lvcmdq_write(self->page, 0, LVCMDQ_CONS, prod);
+	ASSERT_TRUE(lvcmdq_wait(self->page, 0, LVCMDQ_CONS, ~0u, cons));
+	usleep(20000);
+	ASSERT_EQ(cons, LVCMDQ_REG(self->page, 0, LVCMDQ_CONS));
+	/* GERRORN does, and the fixed entry runs */
+	lvcmdq_write(self->page, 0, LVCMDQ_GERRORN, (gerror ^ 1) & 1);
+	ASSERT_TRUE(lvcmdq_wait(self->page, 0, LVCMDQ_CONS, CONS_RD, prod));
+
+	/* Disabled, the guest resets its queue: PROD and CONS to 0 */
+	lvcmdq_write(self->page, 0, LVCMDQ_CONFIG, 0);
+	ASSERT_TRUE(lvcmdq_wait(self->page, 0, LVCMDQ_STATUS, 1, 0));
+	lvcmdq_write(self->page, 0, LVCMDQ_PROD, 0);
+	lvcmdq_write(self->page, 0, LVCMDQ_CONS, 0);
+	usleep(20000);
+	ASSERT_EQ(0, LVCMDQ_REG(self->page, 0, LVCMDQ_CONS) & CONS_RD);
+	/* And runs it again from the start */
+	lvcmdq_write(self->page, 0, LVCMDQ_CONFIG, 1);
+	put_cmd(buffer, 0, CMD_SYNC, 0);
+	lvcmdq_write(self->page, 0, LVCMDQ_PROD, 1);
+	ASSERT_TRUE(lvcmdq_wait(self->page, 0, LVCMDQ_CONS, CONS_RD, 1));
+	test_ioctl_destroy(qid);
+}
+
+/*
+ * A VINTF given to the next vIOMMU comes with a clean page0: nothing the
+ * previous guest wrote there, registers or other offsets, is left to read
+ */
+TEST_F(cmdqv_queue, clean_page_between_vms)
+{
+	struct iommu_viommu_tegra241_cmdqv data;
+	uint32_t viommu_id, *page;
+	unsigned int i, dirty = 0;
+
+	/* This guest writes all over its page, queue registers included */
+	for (i = 0; i != SZ_64K / 4; i++)
+		__atomic_store_n(&self->page[i], 0xa5a5a5a5 ^ i,
+				 __ATOMIC_RELAXED);
+	munmap(self->page, SZ_64K);
+	self->page = MAP_FAILED;
+	test_ioctl_destroy(self->viommu_id);
+
+	/* The next guest, given that VINTF again or another, reads zeros */
+	ASSERT_EQ(0, alloc_viommu(self->fd, self->dev_id, self->parent_id,
+				  &data, sizeof(data), &viommu_id));
+	page = mmap(NULL, data.out_vintf_mmap_length, PROT_READ | PROT_WRITE,
+		    MAP_SHARED, self->fd, data.out_vintf_mmap_offset);
+	ASSERT_NE(MAP_FAILED, page);
+	for (i = 0; i != SZ_64K / 4; i++)
+		dirty += !!__atomic_load_n(&page[i], __ATOMIC_RELAXED);
+	EXPECT_EQ(0, dirty);
+	munmap(page, SZ_64K);
+	test_ioctl_destroy(viommu_id);
 }
 
 /* The commands whose effects the tests check, for vSID @vsid */

@@ -8,6 +8,7 @@ use super::viommu::{
 };
 use crate::{
     bindings,
+    error::to_result,
     io::PhysAddr,
     new_spinlock,
     prelude::*,
@@ -140,16 +141,24 @@ impl<T: Driver> HwQueueInit<'_, T> {
     }
 
     /// The queue's guest memory, for hardware that reads it ([`QueueMemory`]).
+    ///
+    /// Fails with `EOPNOTSUPP` on kernels with `CONFIG_HIGHMEM`, where pinned user pages need
+    /// not be in the kernel's direct map, and with `EINVAL` for a base that is not 8-byte
+    /// aligned.
     pub fn memory(&mut self) -> Result<QueueMemory> {
         if let Some(memory) = &self.memory {
             return Ok(memory.clone());
+        }
+        if cfg!(CONFIG_HIGHMEM) {
+            return Err(EOPNOTSUPP);
         }
         let len = usize::try_from(self.length()).map_err(|_| EINVAL)?;
         if self.base_pa % 8 != 0 {
             return Err(EINVAL);
         }
         // SAFETY: iommufd pinned the queue's memory, physically contiguous RAM from `base_pa`,
-        // for `len` bytes; it is in the direct map.
+        // for `len` bytes; without `CONFIG_HIGHMEM` (checked above) all RAM is in the direct
+        // map.
         let addr = unsafe { bindings::phys_to_virt(self.base_pa) };
         // INVARIANT: Pinned until the queue's destruction, which revokes the mapping first.
         let mapping = Mapping {
@@ -161,29 +170,31 @@ impl<T: Driver> HwQueueInit<'_, T> {
         Ok(memory)
     }
 
-    /// Makes this queue depend on the live queue `index` of the same vIOMMU: that one cannot be
+    /// Makes this queue depend on the queue `index` of the same vIOMMU: that one cannot be
     /// destroyed (`EBUSY`) until this one is. The dependency ends when this queue is destroyed,
     /// or at once if its initialization fails.
     ///
-    /// Fails with `ENOENT` when no live queue has that index, and with `EEXIST` when this queue
-    /// depends on one already. A queue is live from the return of its driver's
-    /// [`Driver::hw_queue_init`] to the start of its destruction, when iommufd has removed it
-    /// from user space's reach and dropped its last user.
+    /// Fails with `ENOENT` when no queue of that index is initialized, with `EBUSY` when it is
+    /// in transition: its `IOMMU_HW_QUEUE_ALLOC` has not returned (and may still fail), or its
+    /// destruction has begun; and with `EEXIST` when this queue depends on one already. The
+    /// check is iommufd's own (`_iommufd_object_depend()`), so drivers in C and in Rust answer
+    /// alike.
     pub fn depend_on(&mut self, index: u32) -> Result {
         if self.depends_on.is_some() {
             return Err(EEXIST);
         }
         let queues = self.viommu.queues.lock();
         let entry = queues.iter().find(|e| e.index == index).ok_or(ENOENT)?;
-        // A queue removed from the object table but not destroyed yet has no users left: take a
-        // reference only on one that has, under the registry's lock, which its destroy takes
-        // before it is freed.
-        // SAFETY: `entry.queue` is live (type invariants of `QueueEntry`).
-        let users = unsafe { &raw mut (*entry.queue.as_ptr()).obj.users };
-        // SAFETY: `users` is the valid reference count of a live object.
-        if !unsafe { bindings::refcount_inc_not_zero(users) } {
-            return Err(ENOENT);
-        }
+        // SAFETY: `self.queue` is valid during init and its vIOMMU is live; `entry.queue` is an
+        // initialized queue of the same vIOMMU (type invariants of `QueueEntry`), not freed while
+        // the registry's lock is held, as its destroy takes the lock first.
+        to_result(unsafe {
+            bindings::_iommufd_object_depend(
+                (*(*self.queue).viommu).ictx,
+                &raw mut (*self.queue).obj,
+                &raw mut (*entry.queue.as_ptr()).obj,
+            )
+        })?;
         self.depends_on = Some(entry.queue);
         Ok(())
     }

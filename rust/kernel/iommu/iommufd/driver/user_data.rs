@@ -144,30 +144,43 @@ impl UserDataArray {
         Ok(unsafe { value.assume_init() })
     }
 
-    /// Reads every entry as a `T` of data type `data_type`, as
+    /// Reads the entries from `first` on, as many as fit in `out` and there are, as `T`s of
+    /// data type `data_type`, and returns how many it read. It reads them as
     /// `iommu_copy_struct_from_full_user_array()` does: an entry shorter than `T` is
-    /// zero-extended.
+    /// zero-extended. A driver walks a large array this way, in blocks of memory it bounds,
+    /// where iommufd allows up to `IOMMU_HWPT_INVALIDATE_ENTRY_NUM_MAX` entries.
     ///
-    /// Fails with `ENOMEM` when there is no memory for the entries, with `EINVAL` when the data
-    /// type differs or there is no entry, with `E2BIG` when an entry is longer than `T` and not
-    /// zero past it, and with `EFAULT` when user memory cannot be read.
-    pub fn read_all<T: FromBytes>(&self, data_type: u32) -> Result<KVec<T>> {
-        let len = self.len() as usize;
-        let mut entries = KVec::<T>::with_capacity(len, GFP_KERNEL)?;
-        // SAFETY: `entries` has room for `len` entries of `T`, the number of entries of `self`,
-        // which is valid.
+    /// Fails with `EINVAL` when the data type differs or there is no entry from `first` on (or
+    /// `out` is empty), with `E2BIG` when an entry is longer than `T` and not zero past it, and
+    /// with `EFAULT` when user memory cannot be read.
+    pub fn read_block<T: FromBytes>(
+        &self,
+        data_type: u32,
+        first: u32,
+        out: &mut [T],
+    ) -> Result<usize> {
+        // SAFETY: Valid by the type invariant of the reference (`from_raw`).
+        let mut block = unsafe { self.as_raw().read() };
+        let count = block
+            .entry_num
+            .saturating_sub(first)
+            .min(out.len().try_into().unwrap_or(u32::MAX));
+        // Entries are at most a page long (iommufd checks `entry_len`), so this cannot overflow
+        // on 64 bits; where it would, it fails rather than wrap.
+        let offset = block.entry_len.checked_mul(first as usize).ok_or(EFAULT)?;
+        block.uptr = block.uptr.wrapping_byte_add(offset);
+        block.entry_num = count;
+        // SAFETY: `out` has room for `count` entries of `T`, the number of entries of `block`,
+        // an array of user memory as `self` is, from entry `first` on.
         to_result(unsafe {
             bindings::iommu_copy_struct_from_full_user_array(
-                entries.as_mut_ptr().cast(),
+                out.as_mut_ptr().cast(),
                 size_of::<T>(),
-                self.as_raw(),
+                &mut block,
                 data_type,
             )
         })?;
-        // SAFETY: The `len` entries are initialized with bytes, which are valid `T`s
-        // (`FromBytes`), within the capacity.
-        unsafe { entries.inc_len(len) };
-        Ok(entries)
+        Ok(count as usize)
     }
 
     /// Reports that the first `handled` entries were handled.

@@ -335,11 +335,15 @@ impl EventReporter {
     }
 
     /// Reports an event of type `event_type` (a value of `enum iommu_veventq_type`) to the
-    /// vEVENTQ of that type of the vIOMMU.
+    /// vEVENTQ of that type of the vIOMMU. An event has at least one byte: a zero-sized `E`
+    /// does not build.
     ///
-    /// Fails with `ENODEV` when the vIOMMU is gone or user space allocated no such vEVENTQ, and
-    /// with `ENOMEM`. It may sleep.
+    /// Fails with `ENODEV` when the vIOMMU is gone, with `EOPNOTSUPP` when user space allocated
+    /// no such vEVENTQ, and with `ENOMEM` (the vEVENTQ then counts the event as lost). It may
+    /// sleep.
     pub fn report<E: AsBytes>(&self, event_type: u32, event: &E) -> Result {
+        // iommufd warns about an empty event.
+        const { assert!(size_of::<E>() > 0) };
         let viommu = self.0.lock();
         let viommu = viommu.ok_or(ENODEV)?;
         // SAFETY: The vIOMMU exists while the handle is not revoked, which takes the lock held
