@@ -76,7 +76,6 @@ use super::{
     },
 };
 use kernel::{
-    bindings,
     io::{
         register::Array,
         Io,
@@ -99,6 +98,7 @@ use kernel::{
         Jiffies,
         Monotonic, //
     },
+    uapi,
     workqueue::{
         self,
         impl_has_delayed_work,
@@ -404,14 +404,14 @@ impl Engine {
         queue.cons = LVCMDQ_CONS::zeroed().try_with_rd(cons)?.try_with_err(err)?;
         page0.write(cons_at()?, queue.cons);
         if error.is_some() {
-            let event = bindings::iommu_vevent_tegra241_cmdqv {
+            let event = uapi::iommu_vevent_tegra241_cmdqv {
                 lvcmdq_err_map: set_err_map(hw, queue, true)?.map(u64::to_le),
             };
             queue.in_error = true;
             // Without a vEVENTQ (`ENODEV`), or without memory for the event, it is lost, as the
             // vEVENTQ would count it. Reported before GERROR toggles, as an interrupt would be.
             let _ = queue.events.report(
-                bindings::iommu_veventq_type_IOMMU_VEVENTQ_TYPE_TEGRA241_CMDQV,
+                uapi::iommu_veventq_type_IOMMU_VEVENTQ_TYPE_TEGRA241_CMDQV,
                 &event,
             );
             queue.gerror = LVCMDQ_GERROR::zeroed().with_cmdq_err(!gerror);

@@ -9,9 +9,9 @@
 //! applies to HW queues.
 
 use kernel::{
-    bindings,
     bitfield,
-    prelude::*, //
+    prelude::*,
+    uapi, //
 };
 
 /// log2 of the largest command queue, in entries: what `IDR1.CMDQS` reports.
@@ -129,7 +129,7 @@ bitfield! {
 }
 
 /// What `IOMMU_GET_HW_INFO` reports of the SMMU by default.
-pub(crate) fn hw_info() -> bindings::iommu_hw_info_arm_smmuv3 {
+pub(crate) fn hw_info() -> uapi::iommu_hw_info_arm_smmuv3 {
     let idr0 = Idr0::zeroed()
         .with_const_st_lvl::<2>()
         .with_const_stall_model::<1>()
@@ -160,7 +160,7 @@ pub(crate) fn hw_info() -> bindings::iommu_hw_info_arm_smmuv3 {
         .with_const_product_id::<0x487>()
         .with_const_implementer::<0x43b>();
     let aidr = Aidr::zeroed().with_const_minor::<2>();
-    bindings::iommu_hw_info_arm_smmuv3 {
+    uapi::iommu_hw_info_arm_smmuv3 {
         flags: 0,
         __reserved: 0,
         idr: [idr0.into(), idr1.into(), 0, idr3.into(), 0, idr5.into()],

@@ -35,7 +35,6 @@ use super::{
     },
 };
 use kernel::{
-    bindings,
     device::Device,
     io::PhysAddr,
     iommu::iommufd::driver::{
@@ -62,6 +61,7 @@ use kernel::{
         ArcBorrow,
         Mutex, //
     },
+    uapi,
 };
 
 /// The emulated CMDQV as its vIOMMUs see it: the hardware, which VINTFs are given out, the
@@ -231,16 +231,16 @@ impl NestedOps for NestedStes {
 }
 
 /// The length of `struct iommu_viommu_tegra241_cmdqv` in its first version.
-const VIOMMU_DATA_LEN: usize = core::mem::size_of::<bindings::iommu_viommu_tegra241_cmdqv>();
+const VIOMMU_DATA_LEN: usize = core::mem::size_of::<uapi::iommu_viommu_tegra241_cmdqv>();
 /// The data type of the commands of `IOMMU_HWPT_INVALIDATE` on the vIOMMU.
 const INVALIDATE_DATA_ARM_SMMUV3: u32 =
-    bindings::iommu_hwpt_invalidate_data_type_IOMMU_VIOMMU_INVALIDATE_DATA_ARM_SMMUV3;
+    uapi::iommu_hwpt_invalidate_data_type_IOMMU_VIOMMU_INVALIDATE_DATA_ARM_SMMUV3;
 /// The length of `struct iommu_hwpt_arm_smmuv3` in its first version.
-const HWPT_DATA_LEN: usize = core::mem::size_of::<bindings::iommu_hwpt_arm_smmuv3>();
+const HWPT_DATA_LEN: usize = core::mem::size_of::<uapi::iommu_hwpt_arm_smmuv3>();
 
 #[vtable]
 impl Driver for CmdqvViommu {
-    const TYPE: u32 = bindings::iommu_viommu_type_IOMMU_VIOMMU_TYPE_TEGRA241_CMDQV;
+    const TYPE: u32 = uapi::iommu_viommu_type_IOMMU_VIOMMU_TYPE_TEGRA241_CMDQV;
 
     type Iommu = CmdqvDev;
     type VDevice = SidSlot;
@@ -254,7 +254,7 @@ impl Driver for CmdqvViommu {
     ) -> Result<Self> {
         // Upstream's tegra241_cmdqv_init_vintf_user(), in its order.
         let user_data = user_data.ok_or(EINVAL)?;
-        let mut data: bindings::iommu_viommu_tegra241_cmdqv =
+        let mut data: uapi::iommu_viommu_tegra241_cmdqv =
             user_data.read(Self::TYPE, VIOMMU_DATA_LEN)?;
         let index = cmdqv.take_vintf()?;
         let guest = Arc::pin_init(
@@ -296,7 +296,7 @@ impl Driver for CmdqvViommu {
     }
 
     fn hw_queue_supported(queue_type: u32) -> bool {
-        queue_type == bindings::iommu_hw_queue_type::IOMMU_HW_QUEUE_TYPE_TEGRA241_CMDQV.0
+        queue_type == uapi::iommu_hw_queue_type::IOMMU_HW_QUEUE_TYPE_TEGRA241_CMDQV.0
     }
 
     fn hw_queue_init(
@@ -344,7 +344,7 @@ impl Driver for CmdqvViommu {
         // converted for the host (VMID, physical SID) and issued, until one is refused. What
         // was issued is handled, also when a later block cannot be read.
         const BLOCK: usize = smmu::CMDQ_BATCH_ENTRIES - 1;
-        let mut block = [bindings::iommu_viommu_arm_smmuv3_invalidate::default(); BLOCK];
+        let mut block = [uapi::iommu_viommu_arm_smmuv3_invalidate::default(); BLOCK];
         let guest = &viommu.guest;
         let caches = &guest.cmdqv.caches;
         let mut handled = 0;
@@ -378,8 +378,8 @@ impl Driver for CmdqvViommu {
         if flags != 0 {
             return Err(EOPNOTSUPP);
         }
-        let data: bindings::iommu_hwpt_arm_smmuv3 = user_data.read(
-            bindings::iommu_hwpt_data_type_IOMMU_HWPT_DATA_ARM_SMMUV3,
+        let data: uapi::iommu_hwpt_arm_smmuv3 = user_data.read(
+            uapi::iommu_hwpt_data_type_IOMMU_HWPT_DATA_ARM_SMMUV3,
             HWPT_DATA_LEN,
         )?;
         let ste = validate_vste([u64::from_le(data.ste[0]), u64::from_le(data.ste[1])])?;
@@ -391,14 +391,14 @@ impl Backend for CmdqvViommu {
     fn hw_info(cmdqv: ArcBorrow<'_, CmdqvDev>, _dev: &Device, data_type: u32) -> Result<HwInfo> {
         // Upstream's arm_smmu_hw_info(), then tegra241_cmdqv_hw_info() for its own type.
         match data_type {
-            bindings::iommu_hw_info_type_IOMMU_HW_INFO_TYPE_DEFAULT
-            | bindings::iommu_hw_info_type_IOMMU_HW_INFO_TYPE_ARM_SMMUV3 => HwInfo::new(
-                bindings::iommu_hw_info_type_IOMMU_HW_INFO_TYPE_ARM_SMMUV3,
+            uapi::iommu_hw_info_type_IOMMU_HW_INFO_TYPE_DEFAULT
+            | uapi::iommu_hw_info_type_IOMMU_HW_INFO_TYPE_ARM_SMMUV3 => HwInfo::new(
+                uapi::iommu_hw_info_type_IOMMU_HW_INFO_TYPE_ARM_SMMUV3,
                 &smmu::hw_info(),
             ),
-            bindings::iommu_hw_info_type_IOMMU_HW_INFO_TYPE_TEGRA241_CMDQV => {
+            uapi::iommu_hw_info_type_IOMMU_HW_INFO_TYPE_TEGRA241_CMDQV => {
                 let geometry = cmdqv.geometry;
-                let info = bindings::iommu_hw_info_tegra241_cmdqv {
+                let info = uapi::iommu_hw_info_tegra241_cmdqv {
                     flags: 0,
                     version: cmdqv.hw.version(),
                     log2vcmdqs: geometry.lvcmdqs.trailing_zeros() as u8,

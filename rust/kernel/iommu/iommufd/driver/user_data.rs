@@ -18,6 +18,7 @@ use crate::{
         FromBytes, //
     },
     types::Opaque,
+    uapi,
 };
 use core::mem::{
     size_of,
@@ -194,12 +195,12 @@ impl UserDataArray {
 /// each with the sum of its fields' sizes, which the build checks is its size: no padding.
 macro_rules! impl_user_struct {
     ($($t:ident = $fields:expr),* $(,)?) => {$(
-        const _: () = assert!(size_of::<bindings::$t>() == $fields);
+        const _: () = assert!(size_of::<uapi::$t>() == $fields);
         // SAFETY: A structure of fixed-width integers and arrays of them, without padding
         // (checked above): any bytes are a valid value.
-        unsafe impl FromBytes for bindings::$t {}
+        unsafe impl FromBytes for uapi::$t {}
         // SAFETY: As above: every byte is initialized.
-        unsafe impl AsBytes for bindings::$t {}
+        unsafe impl AsBytes for uapi::$t {}
     )*};
 }
 
