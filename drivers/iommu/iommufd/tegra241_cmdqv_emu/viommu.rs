@@ -8,6 +8,12 @@
 //! are its LVCMDQs. Nested domains carry the guest's SMMUv3 stream table entries, and
 //! `IOMMU_HWPT_INVALIDATE` on the vIOMMU takes the guest's commands the trapped way, as upstream's
 //! `arm_vsmmu_cache_invalidate()` does.
+//!
+//! A vIOMMU of type `IOMMU_VIOMMU_TYPE_ARM_SMMUV3` is a plain vSMMUv3, as Grace offers besides
+//! (what a VMM uses with CMDQV off, as upstream's `arm_smmu_get_viommu_size()` accepts it): no
+//! VINTF, so no page to map and no HW queue (`EOPNOTSUPP`); vDEVICEs with any virtual ID, found
+//! by it for the trapped invalidations, as iommufd's own vDEVICEs are for upstream's
+//! `arm_vsmmu_vsid_to_sid()`; nested STE domains as for the CMDQV type.
 
 use super::{
     caches::{
@@ -130,7 +136,7 @@ impl CmdqvDev {
 /// A guest's VINTF, shared by its vIOMMU, vDEVICEs and HW queues; disabled and given back when
 /// the last of them goes, which is the vIOMMU.
 #[pin_data(PinnedDrop)]
-struct Guest {
+pub(crate) struct Guest {
     cmdqv: Arc<CmdqvDev>,
     index: usize,
     /// The VINTF, once enabled.
@@ -160,9 +166,49 @@ impl PinnedDrop for Guest {
     }
 }
 
-/// A vIOMMU: a guest's VINTF.
-pub(crate) struct CmdqvViommu {
-    guest: Arc<Guest>,
+/// A vIOMMU (see the module's documentation).
+pub(crate) enum CmdqvViommu {
+    /// Of type `IOMMU_VIOMMU_TYPE_TEGRA241_CMDQV`: a guest's VINTF.
+    Vintf(Arc<Guest>),
+    /// Of type `IOMMU_VIOMMU_TYPE_ARM_SMMUV3`: a plain vSMMUv3.
+    Plain(Arc<Plain>),
+}
+
+/// A plain vSMMUv3.
+#[pin_data]
+pub(crate) struct Plain {
+    cmdqv: Arc<CmdqvDev>,
+    /// The streams of its vDEVICEs: virtual ID and physical SID.
+    #[pin]
+    streams: Mutex<KVec<(u64, u32)>>,
+}
+
+/// The VMID a plain vSMMUv3 puts in its commands: its nesting parent's, which the selftest's
+/// mock domains do not have.
+const PLAIN_VMID: u16 = 0;
+
+/// A vDEVICE: a SID slot of a VINTF, or a stream of a plain vSMMUv3, held until the vDEVICE
+/// is destroyed.
+pub(crate) enum VDevice {
+    Slot { _slot: SidSlot },
+    Stream { _stream: PlainStream },
+}
+
+/// A vDEVICE of a plain vSMMUv3: its virtual ID stands for the device's SID in the trapped
+/// invalidations, whose ATC invalidations then reach the device.
+pub(crate) struct PlainStream {
+    plain: Arc<Plain>,
+    psid: u32,
+}
+
+impl Drop for PlainStream {
+    fn drop(&mut self) {
+        self.plain
+            .streams
+            .lock()
+            .retain(|&mut (_, psid)| psid != self.psid);
+        self.plain.cmdqv.caches.remove_stream(self.psid);
+    }
 }
 
 /// A vDEVICE: a SID slot of the VINTF, mapping the guest's vSID to the device's SID, whose
@@ -230,6 +276,8 @@ impl NestedOps for NestedStes {
     }
 }
 
+/// The plain vSMMUv3 type.
+const ARM_SMMUV3: u32 = uapi::iommu_viommu_type_IOMMU_VIOMMU_TYPE_ARM_SMMUV3;
 /// The length of `struct iommu_viommu_tegra241_cmdqv` in its first version.
 const VIOMMU_DATA_LEN: usize = core::mem::size_of::<uapi::iommu_viommu_tegra241_cmdqv>();
 /// The data type of the commands of `IOMMU_HWPT_INVALIDATE` on the vIOMMU.
@@ -243,15 +291,30 @@ impl Driver for CmdqvViommu {
     const TYPE: u32 = uapi::iommu_viommu_type_IOMMU_VIOMMU_TYPE_TEGRA241_CMDQV;
 
     type Iommu = CmdqvDev;
-    type VDevice = SidSlot;
+    type VDevice = VDevice;
     type HwQueue = Lvcmdq;
     type Nested = NestedStes;
+
+    fn serves(viommu_type: u32) -> bool {
+        viommu_type == Self::TYPE || viommu_type == ARM_SMMUV3
+    }
 
     fn init(
         cmdqv: ArcBorrow<'_, CmdqvDev>,
         viommu: &mut ViommuInit<'_>,
         user_data: Option<&UserData>,
     ) -> Result<Self> {
+        if viommu.viommu_type() == ARM_SMMUV3 {
+            // Upstream's arm_vsmmu_init() for the plain type: no driver data is read.
+            let plain = Arc::pin_init(
+                try_pin_init!(Plain {
+                    cmdqv: cmdqv.into(),
+                    streams <- new_mutex!(KVec::new()),
+                }),
+                GFP_KERNEL,
+            )?;
+            return Ok(Self::Plain(plain));
+        }
         // Upstream's tegra241_cmdqv_init_vintf_user(), in its order.
         let user_data = user_data.ok_or(EINVAL)?;
         let mut data: uapi::iommu_viommu_tegra241_cmdqv =
@@ -273,13 +336,28 @@ impl Driver for CmdqvViommu {
         data.out_vintf_mmap_offset = region.offset;
         data.out_vintf_mmap_length = region.length;
         user_data.write(Self::TYPE, data, VIOMMU_DATA_LEN)?;
-        Ok(Self { guest })
+        Ok(Self::Vintf(guest))
     }
 
-    fn vdevice_init(viommu: &Viommu<Self>, vdev: &VDeviceInfo<'_>) -> Result<SidSlot> {
-        let guest = &viommu.guest;
+    fn vdevice_init(viommu: &Viommu<Self>, vdev: &VDeviceInfo<'_>) -> Result<VDevice> {
         // A device behind another IOMMU: the core's answer for a real SMMU.
         let psid = mock::dev_sid(vdev.device())?;
+        let guest = match &**viommu {
+            Self::Vintf(guest) => guest,
+            Self::Plain(plain) => {
+                // A plain vSMMUv3's vDEVICE is iommufd's own upstream: any virtual ID goes.
+                plain
+                    .streams
+                    .lock()
+                    .push((vdev.virt_id(), psid), GFP_KERNEL)?;
+                let stream = PlainStream {
+                    plain: plain.clone(),
+                    psid,
+                };
+                plain.cmdqv.caches.add_stream(psid, vdev.device())?;
+                return Ok(VDevice::Stream { _stream: stream });
+            }
+        };
         // Upstream's tegra241_vintf_init_vsid(): vSID range, then a free slot, and only then
         // what may fail to allocate. Mock devices have one stream each.
         let slot = guest.with_vintf(|vintf, hw| vintf.alloc_sid(hw, vdev.virt_id(), psid))?;
@@ -288,15 +366,19 @@ impl Driver for CmdqvViommu {
             let _ = guest.with_vintf(|vintf, hw| vintf.free_sid(hw, slot));
             return Err(e);
         }
-        Ok(SidSlot {
-            guest: guest.clone(),
-            slot,
-            psid,
+        Ok(VDevice::Slot {
+            _slot: SidSlot {
+                guest: guest.clone(),
+                slot,
+                psid,
+            },
         })
     }
 
-    fn hw_queue_supported(queue_type: u32) -> bool {
-        queue_type == uapi::iommu_hw_queue_type::IOMMU_HW_QUEUE_TYPE_TEGRA241_CMDQV.0
+    fn hw_queue_supported(viommu: &Viommu<Self>, queue_type: u32) -> bool {
+        // Upstream's arm_vsmmu_ops, of the plain type, have no HW queue operations.
+        matches!(**viommu, Self::Vintf(_))
+            && queue_type == uapi::iommu_hw_queue_type::IOMMU_HW_QUEUE_TYPE_TEGRA241_CMDQV.0
     }
 
     fn hw_queue_init(
@@ -305,7 +387,10 @@ impl Driver for CmdqvViommu {
         index: u32,
         base_pa: PhysAddr,
     ) -> Result<Lvcmdq> {
-        let guest = &viommu.guest;
+        let Self::Vintf(guest) = &**viommu else {
+            // Not asked for: `hw_queue_supported()` refuses.
+            return Err(EOPNOTSUPP);
+        };
         guest.with_vintf(|vintf, hw| {
             // Upstream's tegra241_vintf_alloc_lvcmdq_user(): index, then length and base,
             // checked; the LVCMDQ mapped, reset and given its base, not enabled.
@@ -339,32 +424,27 @@ impl Driver for CmdqvViommu {
     }
 
     fn cache_invalidate(viommu: &Viommu<Self>, array: &mut UserDataArray) -> Result {
-        // Upstream's arm_vsmmu_cache_invalidate(), as fixed by this series: the array in blocks
-        // that fill a command batch with their CMD_SYNC, each copied, then its commands
-        // converted for the host (VMID, physical SID) and issued, until one is refused. What
-        // was issued is handled, also when a later block cannot be read.
-        const BLOCK: usize = smmu::CMDQ_BATCH_ENTRIES - 1;
-        let mut block = [uapi::iommu_viommu_arm_smmuv3_invalidate::default(); BLOCK];
-        let guest = &viommu.guest;
-        let caches = &guest.cmdqv.caches;
         let mut handled = 0;
-        let result = guest.with_vintf(|vintf, hw| {
-            let vmid = vintf::vmid(hw, vintf.index()).ok_or(EINVAL)?;
-            loop {
-                let count = array.read_block(INVALIDATE_DATA_ARM_SMMUV3, handled, &mut block)?;
-                for cmd in &block[..count] {
-                    let command = cmd::decode(cmd.cmd.map(u64::from_le)).ok_or(EIO)?;
-                    let psid = command.vsid().and_then(|vsid| vintf.lookup_sid(hw, vsid));
-                    // `CMD_SYNC` is the host's to issue, and a stream must be the guest's.
-                    let invalidation = command.issued(vmid, psid).ok_or(EIO)?;
-                    caches.invalidate(Source::Host, invalidation);
-                    handled += 1;
-                }
-                if handled == array.len() {
-                    return Ok(());
-                }
+        let result = match &**viommu {
+            // The hardware's view: the VINTF's VMID and SID slots.
+            Self::Vintf(guest) => guest.with_vintf(|vintf, hw| {
+                let vmid = vintf::vmid(hw, vintf.index()).ok_or(EINVAL)?;
+                let psid = |vsid| vintf.lookup_sid(hw, vsid);
+                invalidate_blocks(array, &mut handled, &guest.cmdqv.caches, vmid, psid)
+            }),
+            // The vDEVICEs' virtual IDs.
+            Self::Plain(plain) => {
+                let caches = &plain.cmdqv.caches;
+                let streams = plain.streams.lock();
+                let psid = |vsid: u32| {
+                    streams
+                        .iter()
+                        .find(|&&(virt_id, _)| virt_id == u64::from(vsid))
+                        .map(|&(_, psid)| psid)
+                };
+                invalidate_blocks(array, &mut handled, caches, PLAIN_VMID, psid)
             }
-        });
+        };
         array.set_handled(handled);
         result
     }
@@ -384,6 +464,35 @@ impl Driver for CmdqvViommu {
         )?;
         let ste = validate_vste([u64::from_le(data.ste[0]), u64::from_le(data.ste[1])])?;
         Ok(NestedStes { ste })
+    }
+}
+
+/// Upstream's arm_vsmmu_cache_invalidate(), as fixed by this series: the array in blocks that
+/// fill a command batch with their CMD_SYNC, each copied, then its commands converted for the
+/// host (`vmid`, and the physical SID that `psid` finds for a virtual one) and issued, until
+/// one is refused. What was issued is `handled`, also when a later block cannot be read.
+fn invalidate_blocks(
+    array: &UserDataArray,
+    handled: &mut u32,
+    caches: &Caches,
+    vmid: u16,
+    psid: impl Fn(u32) -> Option<u32>,
+) -> Result {
+    const BLOCK: usize = smmu::CMDQ_BATCH_ENTRIES - 1;
+    let mut block = [uapi::iommu_viommu_arm_smmuv3_invalidate::default(); BLOCK];
+    loop {
+        let count = array.read_block(INVALIDATE_DATA_ARM_SMMUV3, *handled, &mut block)?;
+        for cmd in &block[..count] {
+            let command = cmd::decode(cmd.cmd.map(u64::from_le)).ok_or(EIO)?;
+            let psid = command.vsid().and_then(&psid);
+            // `CMD_SYNC` is the host's to issue, and a stream must be the guest's.
+            let invalidation = command.issued(vmid, psid).ok_or(EIO)?;
+            caches.invalidate(Source::Host, invalidation);
+            *handled += 1;
+        }
+        if *handled == array.len() {
+            return Ok(());
+        }
     }
 }
 

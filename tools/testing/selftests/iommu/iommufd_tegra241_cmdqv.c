@@ -346,6 +346,69 @@ TEST_F(cmdqv, viommu_alloc)
 		test_ioctl_destroy(viommu_ids[i]);
 }
 
+/*
+ * The plain vSMMUv3 that Grace offers besides, what a VMM uses with CMDQV off
+ * (upstream's arm_smmu_get_viommu_size() accepts it on a CMDQV): no driver
+ * data, no VINTF (so no limit of VINTFs, and no HW queue), vDEVICEs of any
+ * virtual ID, nested STEs and trapped invalidations as on the CMDQV type
+ */
+TEST_F(cmdqv, viommu_arm_smmuv3)
+{
+	struct iommu_viommu_arm_smmuv3_invalidate cmds[3] = {
+		/* TLBI_NH_ASID, ASID 5 */
+		{ .cmd = { 0x0005000000000011ULL, 0 } },
+		/* ATC_INV for vSID 0x20000, the vDEVICE's */
+		{ .cmd = { 0x0002000000000040ULL, 0 } },
+		/* ATC_INV for vSID 0x11, which has none */
+		{ .cmd = { 0x0000001100000040ULL, 0 } },
+	};
+	uint32_t viommu_ids[USER_VINTFS + 1], vdev_id, s1_id, qid, num;
+	uint32_t veventq_id, veventq_fd;
+	int i;
+
+	for (i = 0; i != USER_VINTFS + 1; i++)
+		ASSERT_EQ(0, _test_cmd_viommu_alloc(self->fd, self->dev_id,
+						    self->parent_id, 0,
+						    IOMMU_VIOMMU_TYPE_ARM_SMMUV3,
+						    NULL, 0, &viommu_ids[i]));
+	/* No HW queue on it */
+	test_ioctl_ioas_map_fixed(buffer, PAGE_SIZE, MOCK_APERTURE_START);
+	test_err_hw_queue_alloc(EOPNOTSUPP, viommu_ids[0], QUEUE_TYPE, 0,
+				MOCK_APERTURE_START, PAGE_SIZE, &qid);
+	/* A vSID wider than SID_MATCH takes no slot here */
+	test_cmd_vdevice_alloc(viommu_ids[0], self->dev_id, 0x20000, &vdev_id);
+	ASSERT_EQ(0, alloc_nested(self->fd, self->dev_id, viommu_ids[0], 0,
+				  STE0_V | STE0_CFG(STE_CFG_S1_TRANS),
+				  STE1_EATS(1), &s1_id));
+	test_cmd_mock_domain_replace(self->stdev_id, s1_id);
+	test_cmd_veventq_alloc(viommu_ids[0], IOMMU_VEVENTQ_TYPE_ARM_SMMUV3, 4,
+			       &veventq_id, &veventq_fd);
+
+	/* Handled up to the vSID that has no vDEVICE */
+	num = 3;
+	EXPECT_ERRNO(EIO, _test_cmd_viommu_invalidate(
+				  self->fd, viommu_ids[0], cmds,
+				  IOMMU_VIOMMU_INVALIDATE_DATA_ARM_SMMUV3,
+				  sizeof(cmds[0]), &num));
+	EXPECT_EQ(2, num);
+
+	close(veventq_fd);
+	test_ioctl_destroy(veventq_id);
+	test_cmd_mock_domain_replace(self->stdev_id, self->parent_id);
+	test_ioctl_destroy(s1_id);
+	test_ioctl_destroy(vdev_id);
+	/* Once its vDEVICE is gone, its vSID is unknown */
+	num = 2;
+	EXPECT_ERRNO(EIO, _test_cmd_viommu_invalidate(
+				  self->fd, viommu_ids[0], cmds,
+				  IOMMU_VIOMMU_INVALIDATE_DATA_ARM_SMMUV3,
+				  sizeof(cmds[0]), &num));
+	EXPECT_EQ(1, num);
+	for (i = 0; i != USER_VINTFS + 1; i++)
+		test_ioctl_destroy(viommu_ids[i]);
+	test_ioctl_ioas_unmap(MOCK_APERTURE_START, PAGE_SIZE);
+}
+
 /* Nested domains from SMMUv3 STEs, checked as arm_smmu_validate_vste() does */
 TEST_F(cmdqv, nested_ste)
 {

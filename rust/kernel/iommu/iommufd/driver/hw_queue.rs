@@ -219,11 +219,13 @@ unsafe fn undepend(
 ///
 /// Called by iommufd with a live vIOMMU of driver `T`.
 pub(super) unsafe extern "C" fn size_callback<T: Driver>(
-    _viommu: *mut bindings::iommufd_viommu,
+    viommu: *mut bindings::iommufd_viommu,
     queue_type: bindings::iommu_hw_queue_type,
 ) -> usize {
     build_assert!(core::mem::align_of::<HwQueue<T::HwQueue>>() <= bindings::ARCH_KMALLOC_MINALIGN);
-    if T::hw_queue_supported(queue_type.0) {
+    // SAFETY: A live vIOMMU of driver `T` (contract).
+    let viommu = unsafe { Viommu::<T>::from_raw(viommu) };
+    if T::hw_queue_supported(viommu, queue_type.0) {
         size_of::<HwQueue<T::HwQueue>>()
     } else {
         0

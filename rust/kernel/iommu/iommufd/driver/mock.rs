@@ -190,7 +190,8 @@ impl<T: Backend> Registration<T> {
     /// # Safety
     ///
     /// Called by the selftest with the registration's `priv`, holding a reference on the
-    /// module, and a vIOMMU of type `T::TYPE` of the size [`Viommu::size`] gave, to initialize.
+    /// module, and a vIOMMU of a type `T` serves, of the size [`Viommu::size`] gave, to
+    /// initialize.
     unsafe extern "C" fn viommu_init_callback(
         priv_: *mut c_void,
         viommu: *mut bindings::iommufd_viommu,

@@ -60,6 +60,13 @@ pub trait Driver: Sized + Send + Sync + 'static {
     /// The vIOMMU type served, a value of `enum iommu_viommu_type`.
     const TYPE: u32;
 
+    /// Whether vIOMMUs of type `viommu_type` are served: [`Driver::TYPE`] only, unless the
+    /// driver serves more types, which its operations tell apart with
+    /// [`ViommuInit::viommu_type`] and [`Viommu::viommu_type`].
+    fn serves(viommu_type: u32) -> bool {
+        viommu_type == Self::TYPE
+    }
+
     /// The driver's data of the physical IOMMU instance that vIOMMUs are created on.
     type Iommu: Send + Sync;
 
@@ -89,8 +96,9 @@ pub trait Driver: Sized + Send + Sync + 'static {
     }
 
     /// Whether HW queues of type `queue_type` (a value of `enum iommu_hw_queue_type`) are
-    /// supported; [`Driver::hw_queue_init`] is called for those only.
-    fn hw_queue_supported(_queue_type: u32) -> bool {
+    /// supported on `viommu`; [`Driver::hw_queue_init`] is called for those only, and iommufd
+    /// refuses others with `EOPNOTSUPP`.
+    fn hw_queue_supported(_viommu: &Viommu<Self>, _queue_type: u32) -> bool {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
@@ -198,7 +206,7 @@ impl<T: Driver> Viommu<T> {
     pub fn size(viommu_type: u32) -> usize {
         // iommufd allocates with kzalloc(), which aligns to `ARCH_KMALLOC_MINALIGN` only.
         build_assert!(core::mem::align_of::<Self>() <= bindings::ARCH_KMALLOC_MINALIGN);
-        if viommu_type == T::TYPE {
+        if T::serves(viommu_type) {
             size_of::<Self>()
         } else {
             0
@@ -209,7 +217,7 @@ impl<T: Driver> Viommu<T> {
     ///
     /// # Safety
     ///
-    /// Called by iommufd with a vIOMMU of type `T::TYPE`, allocated at [`Viommu::size`] and
+    /// Called by iommufd with a vIOMMU of a type `T` serves, allocated at [`Viommu::size`] and
     /// zeroed, not initialized yet; `user_data` is null or valid for the call.
     pub(super) unsafe fn init_raw(
         iommu: ArcBorrow<'_, T::Iommu>,
@@ -217,7 +225,7 @@ impl<T: Driver> Viommu<T> {
         user_data: *const bindings::iommu_user_data,
     ) -> c_int {
         // SAFETY: `viommu` is valid (contract).
-        if unsafe { (*viommu).type_ } != T::TYPE {
+        if !T::serves(unsafe { (*viommu).type_ }) {
             // The size came from another driver: upstream drivers WARN here.
             return EOPNOTSUPP.to_errno();
         }
@@ -307,6 +315,12 @@ impl<T: Driver> Viommu<T> {
     pub fn events(&self) -> EventReporter {
         self.events.clone()
     }
+
+    /// The vIOMMU's type, a value of `enum iommu_viommu_type` that the driver serves.
+    pub fn viommu_type(&self) -> u32 {
+        // SAFETY: `core` is initialized (type invariants); its type does not change.
+        unsafe { (*self.core.get()).type_ }
+    }
 }
 
 /// Reports events to the vEVENTQs of a vIOMMU, as long as it exists.
@@ -366,6 +380,13 @@ pub struct ViommuInit<'a> {
 }
 
 impl ViommuInit<'_> {
+    /// The type of the vIOMMU being initialized, a value of `enum iommu_viommu_type` that the
+    /// driver serves.
+    pub fn viommu_type(&self) -> u32 {
+        // SAFETY: `viommu` is valid while it is initialized, with its type set by iommufd.
+        unsafe { (*self.viommu).type_ }
+    }
+
     /// Registers `memory` for user space to `mmap()` at the returned offset, for the life of
     /// the vIOMMU, which keeps `memory` alive until then.
     pub fn alloc_mmap(&mut self, memory: Arc<dyn MmapMemory>) -> Result<MmapOffset> {
