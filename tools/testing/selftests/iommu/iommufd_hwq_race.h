@@ -108,4 +108,27 @@ static int hwq_race_run(struct hwq_race *r, unsigned int seconds)
 	return 0;
 }
 
+/*
+ * Runs the race for @seconds and checks it: queue 1 never allocated, queue 0
+ * aborted every time, and nothing of the aborted queues left behind, as both
+ * indexes can then be allocated. In a kselftest harness test (self->fd).
+ */
+#define test_hwq_race(r, seconds)                                             \
+	({                                                                    \
+		uint32_t __qid[2];                                            \
+									      \
+		ASSERT_EQ(0, hwq_race_run(r, seconds));                       \
+		EXPECT_EQ(0, (r)->ok1);                                       \
+		EXPECT_EQ(0, (r)->ok0);                                       \
+		EXPECT_EQ(0, (r)->failed0);                                   \
+		EXPECT_EQ(0, (r)->failed1);                                   \
+		EXPECT_NE(0, (r)->aborted0);                                  \
+		test_cmd_hw_queue_alloc((r)->viommu_id, (r)->type, 0,         \
+					(r)->iova0, (r)->length, &__qid[0]);  \
+		test_cmd_hw_queue_alloc((r)->viommu_id, (r)->type, 1,         \
+					(r)->iova1, (r)->length, &__qid[1]);  \
+		test_ioctl_destroy(__qid[1]);                                 \
+		test_ioctl_destroy(__qid[0]);                                 \
+	})
+
 #endif

@@ -771,21 +771,8 @@ TEST_F(cmdqv_queue, depend_on_aborted)
 		.iova1 = self->iova + PAGE_SIZE,
 		.length = PAGE_SIZE,
 	};
-	uint32_t qid[2];
 
-	ASSERT_EQ(0, hwq_race_run(&race, 3));
-	EXPECT_EQ(0, race.ok1);
-	EXPECT_EQ(0, race.ok0);
-	EXPECT_EQ(0, race.failed0);
-	EXPECT_EQ(0, race.failed1);
-	EXPECT_NE(0, race.aborted0);
-	/* Both LVCMDQs were given back */
-	test_cmd_hw_queue_alloc(self->viommu_id, QUEUE_TYPE, 0, race.iova0,
-				PAGE_SIZE, &qid[0]);
-	test_cmd_hw_queue_alloc(self->viommu_id, QUEUE_TYPE, 1, race.iova1,
-				PAGE_SIZE, &qid[1]);
-	test_ioctl_destroy(qid[1]);
-	test_ioctl_destroy(qid[0]);
+	test_hwq_race(&race, 3);
 }
 
 /* Every LVCMDQ, programmed and left disabled for the guest to enable */
