@@ -11,9 +11,9 @@
 //!
 //! A vIOMMU of type `IOMMU_VIOMMU_TYPE_ARM_SMMUV3` is a plain vSMMUv3, as Grace offers besides
 //! (what a VMM uses with CMDQV off, as upstream's `arm_smmu_get_viommu_size()` accepts it): no
-//! VINTF, so no page to map and no HW queue (`EOPNOTSUPP`); vDEVICEs with any virtual ID, found
-//! by it for the trapped invalidations, as iommufd's own vDEVICEs are for upstream's
-//! `arm_vsmmu_vsid_to_sid()`; nested STE domains as for the CMDQV type.
+//! VINTF, so no page to map and no HW queue (`EOPNOTSUPP`); vDEVICEs with any virtual ID, which
+//! the trapped invalidations find in iommufd's table of vDEVICEs, as upstream's
+//! `arm_vsmmu_vsid_to_sid()` does; nested STE domains as for the CMDQV type.
 
 use super::{
     caches::{
@@ -175,12 +175,8 @@ pub(crate) enum CmdqvViommu {
 }
 
 /// A plain vSMMUv3.
-#[pin_data]
 pub(crate) struct Plain {
     cmdqv: Arc<CmdqvDev>,
-    /// The streams of its vDEVICEs: virtual ID and physical SID.
-    #[pin]
-    streams: Mutex<KVec<(u64, u32)>>,
 }
 
 /// The VMID a plain vSMMUv3 puts in its commands: its nesting parent's, which the selftest's
@@ -203,10 +199,6 @@ pub(crate) struct PlainStream {
 
 impl Drop for PlainStream {
     fn drop(&mut self) {
-        self.plain
-            .streams
-            .lock()
-            .retain(|&mut (_, psid)| psid != self.psid);
         self.plain.cmdqv.caches.remove_stream(self.psid);
     }
 }
@@ -306,11 +298,10 @@ impl Driver for CmdqvViommu {
     ) -> Result<Self> {
         if viommu.viommu_type() == ARM_SMMUV3 {
             // Upstream's arm_vsmmu_init() for the plain type: no driver data is read.
-            let plain = Arc::pin_init(
-                try_pin_init!(Plain {
+            let plain = Arc::new(
+                Plain {
                     cmdqv: cmdqv.into(),
-                    streams <- new_mutex!(KVec::new()),
-                }),
+                },
                 GFP_KERNEL,
             )?;
             return Ok(Self::Plain(plain));
@@ -346,15 +337,11 @@ impl Driver for CmdqvViommu {
             Self::Vintf(guest) => guest,
             Self::Plain(plain) => {
                 // A plain vSMMUv3's vDEVICE is iommufd's own upstream: any virtual ID goes.
-                plain
-                    .streams
-                    .lock()
-                    .push((vdev.virt_id(), psid), GFP_KERNEL)?;
+                plain.cmdqv.caches.add_stream(psid, vdev.device())?;
                 let stream = PlainStream {
                     plain: plain.clone(),
                     psid,
                 };
-                plain.cmdqv.caches.add_stream(psid, vdev.device())?;
                 return Ok(VDevice::Stream { _stream: stream });
             }
         };
@@ -432,17 +419,14 @@ impl Driver for CmdqvViommu {
                 let psid = |vsid| vintf.lookup_sid(hw, vsid);
                 invalidate_blocks(array, &mut handled, &guest.cmdqv.caches, vmid, psid)
             }),
-            // The vDEVICEs' virtual IDs.
+            // The vDEVICEs' virtual IDs, as upstream's arm_vsmmu_vsid_to_sid() finds them.
             Self::Plain(plain) => {
-                let caches = &plain.cmdqv.caches;
-                let streams = plain.streams.lock();
                 let psid = |vsid: u32| {
-                    streams
-                        .iter()
-                        .find(|&&(virt_id, _)| virt_id == u64::from(vsid))
-                        .map(|&(_, psid)| psid)
+                    viommu
+                        .with_vdevice_device(vsid.into(), |dev| mock::dev_sid(dev).ok())
+                        .flatten()
                 };
-                invalidate_blocks(array, &mut handled, caches, PLAIN_VMID, psid)
+                invalidate_blocks(array, &mut handled, &plain.cmdqv.caches, PLAIN_VMID, psid)
             }
         };
         array.set_handled(handled);

@@ -28,6 +28,7 @@ use super::{
 };
 use crate::{
     bindings,
+    device::Device,
     error::{
         to_result,
         VTABLE_DEFAULT_ERROR, //
@@ -314,6 +315,28 @@ impl<T: Driver> Viommu<T> {
     /// A handle to report events on the vIOMMU from elsewhere, such as the driver's hardware.
     pub fn events(&self) -> EventReporter {
         self.events.clone()
+    }
+
+    /// Runs `f` on the device of the vIOMMU's vDEVICE whose virtual ID is `virt_id`, if there is
+    /// one, as upstream drivers find a device by a guest's ID (`iommufd_viommu_find_dev()`).
+    ///
+    /// `f` runs under the spinlock of iommufd's table of vDEVICEs, which keeps the vDEVICE from
+    /// going meanwhile: it must not sleep.
+    pub fn with_vdevice_device<R>(&self, virt_id: u64, f: impl FnOnce(&Device) -> R) -> Option<R> {
+        let virt_id = c_ulong::try_from(virt_id).ok()?;
+        let viommu = self.core.get();
+        // SAFETY: `core` is initialized (type invariants), so is its table of vDEVICEs.
+        let vdevs = unsafe { &raw mut (*viommu).vdevs };
+        // SAFETY: `vdevs` is a valid xarray; it is unlocked below.
+        unsafe { bindings::xa_lock(vdevs) };
+        // SAFETY: `viommu` is valid, with its table of vDEVICEs locked, as the function requires.
+        let dev = unsafe { bindings::iommufd_viommu_find_dev(viommu, virt_id) };
+        // SAFETY: A non-null result is the device of a vDEVICE, which stays while the table is
+        // locked, so for the call of `f`.
+        let result = (!dev.is_null()).then(|| f(unsafe { Device::from_raw(dev) }));
+        // SAFETY: Locked above.
+        unsafe { bindings::xa_unlock(vdevs) };
+        result
     }
 
     /// The vIOMMU's type, a value of `enum iommu_viommu_type` that the driver serves.
