@@ -23,7 +23,8 @@
 //! - the registers the hardware owns are the engine's state ([`EngineQueue`]), written back to
 //!   the page: `STATUS` and `GERROR` always, and `CONS` while the queue is enabled. What a guest
 //!   writes over them lasts until the next visit at most and changes nothing; a write to
-//!   `CONS.RD` while the queue is disabled stands, as a driver resets its queue so;
+//!   `CONS.RD` while the queue is disabled stands, as a driver resets its queue so, and the
+//!   engine does not write `CONS` then (a write-back could land after the guest's write);
 //! - `STATUS.ENABLED` follows `CONFIG.CMDQ_EN`; a disabled queue is not consumed;
 //! - while `GERROR.CMDQ_ERR` differs from `GERRORN.CMDQ_ERR` the queue is halted;
 //! - otherwise the commands from `CONS` up to `PROD` are read straight from the queue's guest
@@ -332,13 +333,18 @@ impl Engine {
             .read(LVCMDQ_CONFIG::try_at(l).ok_or(EINVAL)?)
             .cmdq_en();
         // While the queue was disabled, `CONS.RD` was the guest's to write; `ERR` never is.
-        if !queue.status.enabled() {
+        let was_enabled = queue.status.enabled();
+        if !was_enabled {
             let rd = page0.read(cons_at()?).rd().get();
             queue.cons = queue.cons.try_with_rd(rd)?;
         }
         queue.status = LVCMDQ_STATUS::zeroed().with_enabled(enabled);
-        // The hardware's registers as the hardware has them, whatever a guest wrote there.
-        restore(page0, cons_at, queue.cons)?;
+        // The hardware's registers as the hardware has them, whatever a guest wrote there;
+        // `CONS` only while the hardware owns it: written back while the queue stays disabled,
+        // it could undo a guest's write that came after the read above.
+        if was_enabled || enabled {
+            restore(page0, cons_at, queue.cons)?;
+        }
         restore(
             page0,
             || LVCMDQ_STATUS::try_at(l).ok_or(EINVAL),

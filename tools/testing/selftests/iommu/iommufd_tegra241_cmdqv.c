@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <time.h>
 
 #include "iommufd_utils.h"
 #include "iommufd_tegra241_cmdqv_utils.h"
@@ -941,6 +942,60 @@ TEST_F(cmdqv_queue, hardware_registers)
 	lvcmdq_write(self->page, 0, LVCMDQ_PROD, 1);
 	ASSERT_TRUE(lvcmdq_wait(self->page, 0, LVCMDQ_CONS, CONS_RD, 1));
 	test_ioctl_destroy(qid);
+}
+
+/* Spins up to 2 s for (reg & mask) to be want: a guest that does not sleep */
+static bool lvcmdq_spin(void *page, unsigned int lidx, unsigned int off,
+			uint32_t mask, uint32_t want)
+{
+	struct timespec start, now;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	do {
+		if ((LVCMDQ_REG(page, lidx, off) & mask) == want)
+			return true;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+	} while (now.tv_sec - start.tv_sec < 2);
+	return false;
+}
+
+/*
+ * While a queue is disabled, its CONS.RD is the guest's: what the guest writes
+ * there stands, even when the engine, kept busy by another queue of the
+ * VINTF, visits the disabled queue just as the guest writes
+ */
+TEST_F(cmdqv_queue, disabled_cons_stands)
+{
+	const unsigned int entries = 8, entries1 = PAGE_SIZE / 16;
+	char *queue1 = (char *)buffer + PAGE_SIZE;
+	uint32_t q0, q1, prod1 = 0, rd;
+	unsigned int i, batch, lost = 0;
+
+	test_cmd_hw_queue_alloc(self->viommu_id, QUEUE_TYPE, 0, self->iova,
+				entries * 16, &q0);
+	test_cmd_hw_queue_alloc(self->viommu_id, QUEUE_TYPE, 1,
+				self->iova + PAGE_SIZE, PAGE_SIZE, &q1);
+	lvcmdq_write(self->page, 1, LVCMDQ_CONFIG, 1);
+	ASSERT_TRUE(lvcmdq_wait(self->page, 1, LVCMDQ_STATUS, 1, 1));
+
+	for (i = 0; i != 20000; i++) {
+		rd = i & (2 * entries - 1);
+		lvcmdq_write(self->page, 0, LVCMDQ_CONS, rd);
+		/* Two batches on LVCMDQ1: a whole visit of LVCMDQ0 between */
+		for (batch = 0; batch != 2; batch++) {
+			put_cmd(queue1, prod1 % entries1, CMD_SYNC, 0);
+			prod1 = (prod1 + 1) & (2 * entries1 - 1);
+			lvcmdq_write(self->page, 1, LVCMDQ_PROD, prod1);
+			ASSERT_TRUE(lvcmdq_spin(self->page, 1, LVCMDQ_CONS,
+						CONS_RD, prod1));
+		}
+		lost += (LVCMDQ_REG(self->page, 0, LVCMDQ_CONS) & CONS_RD) != rd;
+	}
+	EXPECT_EQ(0, lost);
+	/* Still disabled, so nothing was consumed */
+	ASSERT_EQ(0, LVCMDQ_REG(self->page, 0, LVCMDQ_STATUS));
+	test_ioctl_destroy(q1);
+	test_ioctl_destroy(q0);
 }
 
 /*
