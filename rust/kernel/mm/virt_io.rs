@@ -10,7 +10,10 @@
 //! uncached ([`VmaNew::set_page_prot_noncached`]), maps the physical range
 //! ([`VmaNew::io_remap_pfn_range`], `unsafe`: only the caller knows the memory may be
 //! mapped) and attaches data that lives exactly as long as the mapping
-//! ([`VmaNew::set_data`]), such as a reference that keeps the device's object alive.
+//! ([`VmaNew::set_data`]), such as a reference that keeps the device's object alive. Kernel
+//! memory that the driver also accesses is mapped the same way, but with the VMA's own,
+//! cacheable, protection ([`VmaNew::remap_pfn_range`]), so that both mappings have the same
+//! memory attributes.
 
 use crate::{
     bindings,
@@ -96,6 +99,35 @@ impl VmaNew {
     /// [`VmaNew::set_mixedmap`]: crate::mm::virt::VmaNew::set_mixedmap
     #[inline]
     pub unsafe fn io_remap_pfn_range(&self, pfn: usize) -> Result {
+        // SAFETY: The caller's guarantees are those of `remap`.
+        unsafe { self.remap(pfn, true) }
+    }
+
+    /// Maps the whole VMA to kernel memory (RAM) that starts at page frame `pfn`, with the VMA's
+    /// page protection, as [`VmaNew::io_remap_pfn_range`] maps I/O memory.
+    ///
+    /// For memory that the kernel also accesses through its linear mapping, such as registers
+    /// that a driver emulates: unless the caller changes it, the VMA's protection is cacheable,
+    /// as the kernel's mapping is, so that the two see the same contents on architectures that
+    /// require mappings of the same memory to agree on their attributes (arm64).
+    ///
+    /// # Safety
+    ///
+    /// As for [`VmaNew::io_remap_pfn_range`].
+    #[inline]
+    pub unsafe fn remap_pfn_range(&self, pfn: usize) -> Result {
+        // SAFETY: The caller's guarantees are those of `remap`.
+        unsafe { self.remap(pfn, false) }
+    }
+
+    /// Maps the whole VMA to the frames from `pfn`, with `io_remap_pfn_range()` if `io`, else
+    /// with `remap_pfn_range()`.
+    ///
+    /// # Safety
+    ///
+    /// As for [`VmaNew::io_remap_pfn_range`].
+    #[inline]
+    unsafe fn remap(&self, pfn: usize, io: bool) -> Result {
         check_remap(self.flags())?;
         let vma = self.as_ptr();
         let (start, end) = (self.start(), self.end());
@@ -105,7 +137,12 @@ impl VmaNew {
         // copy-on-write mapping. The page protection is the VMA's own, and the caller guarantees
         // the memory may be mapped.
         let ret = unsafe {
-            bindings::io_remap_pfn_range(vma, start, pfn, end - start, (*vma).vm_page_prot)
+            let prot = (*vma).vm_page_prot;
+            if io {
+                bindings::io_remap_pfn_range(vma, start, pfn, end - start, prot)
+            } else {
+                bindings::remap_pfn_range(vma, start, pfn, end - start, prot)
+            }
         };
         // Only a failure needs converting: the common case makes no call.
         match ret {

@@ -28,7 +28,10 @@ use core::{
 use kernel::{
     bindings,
     error::from_result,
-    iommu::iommufd::Ctx,
+    iommu::iommufd::{
+        driver::MmapType,
+        Ctx, //
+    },
     mm::virt::VmaNew,
     prelude::*, //
 };
@@ -47,12 +50,14 @@ fn warn_bad_destroy() {
 /// # Safety
 ///
 /// `ictx` must be the context of `owner`, a live object of the calling driver that calls
-/// `_iommufd_destroy_mmap()` for the region before it is freed; the region must be MMIO (or
-/// memory) that user space may map while `owner` lives; `offset` must be valid for writes.
+/// `_iommufd_destroy_mmap()` for the region before it is freed; the region must be MMIO or
+/// memory, as `ty` says, that user space may map while `owner` lives; `offset` must be valid for
+/// writes.
 #[export]
 pub(crate) unsafe extern "C" fn iommufd_rs_alloc_mmap(
     ictx: *mut bindings::iommufd_ctx,
     owner: *mut bindings::iommufd_object,
+    ty: bindings::iommufd_mmap_type,
     mmio_addr: bindings::phys_addr_t,
     length: usize,
     offset: *mut c_ulong,
@@ -61,9 +66,10 @@ pub(crate) unsafe extern "C" fn iommufd_rs_alloc_mmap(
     let ctx = unsafe { Ctx::from_raw(ictx) };
     from_result(|| {
         let owner = NonNull::new(owner).ok_or(EINVAL)?;
+        let ty = MmapType::try_from(ty)?;
         // SAFETY: `owner` is a live object of `ictx` that removes the region before it is freed,
         // and its driver hands user space memory it may map (safety requirements).
-        let start = unsafe { ctx.register_mmap(owner, mmio_addr, length) }?;
+        let start = unsafe { ctx.register_mmap(owner, ty, mmio_addr, length) }?;
         // SAFETY: `offset` is valid for writes (safety requirements).
         unsafe { *offset = start };
         Ok(0)

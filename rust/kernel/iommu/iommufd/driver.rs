@@ -53,7 +53,8 @@ pub use self::{
     },
     mmap::{
         MmapMemory,
-        MmapOffset, //
+        MmapOffset,
+        MmapType, //
     },
     nested::{
         Attach,

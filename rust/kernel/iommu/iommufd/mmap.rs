@@ -12,6 +12,7 @@
 
 use super::{
     ctx::Ctx,
+    driver::MmapType,
     object::UsersRef, //
 };
 use crate::{
@@ -35,12 +36,13 @@ use core::ptr::NonNull;
 /// # Invariants
 ///
 /// While the region is in the tree, `owner` is an allocated object of the tree's context, and
-/// `[mmio_addr, mmio_addr + length)` is memory user space may map while `owner` lives
-/// ([`Ctx::register_mmap`]). `vm_pgoff` is the region's offset in the file, in pages, once
+/// `[mmio_addr, mmio_addr + length)` is memory of type `ty` that user space may map while `owner`
+/// lives ([`Ctx::register_mmap`]). `vm_pgoff` is the region's offset in the file, in pages, once
 /// [`Ctx::register_mmap`] returned.
 struct MmapRegion {
     owner: NonNull<bindings::iommufd_object>,
     vm_pgoff: usize,
+    ty: MmapType,
     mmio_addr: PhysAddr,
     length: usize,
 }
@@ -65,8 +67,8 @@ impl Ctx {
         unsafe { MapleTreeAlloc::from_raw(&raw mut (*self.as_raw()).mt_mmap) }
     }
 
-    /// Registers `[mmio_addr, mmio_addr + length)` for `mmap()` on behalf of `owner`, and
-    /// returns the byte offset user space passes to `mmap()`.
+    /// Registers `[mmio_addr, mmio_addr + length)`, memory of type `ty`, for `mmap()` on behalf of
+    /// `owner`, and returns the byte offset user space passes to `mmap()`.
     ///
     /// Offsets are page aligned and never 0, so that 0 stays an invalid offset. Fails with
     /// `EINVAL` if `mmio_addr` or `length` is not page aligned or `length` is 0, `ENOMEM`, or
@@ -75,11 +77,13 @@ impl Ctx {
     /// # Safety
     ///
     /// `owner` must be an object of this context that stays allocated until its driver has
-    /// removed the region with [`Ctx::unregister_mmap`], and the range must be memory that user
-    /// space may map shared and uncached, read and write, for as long as `owner` lives.
+    /// removed the region with [`Ctx::unregister_mmap`], and the range must be memory of type
+    /// `ty` that user space may map shared, read and write, for as long as `owner` lives:
+    /// uncached for [`MmapType::Mmio`], with the kernel's attributes for [`MmapType::Memory`].
     pub unsafe fn register_mmap(
         &self,
         owner: NonNull<bindings::iommufd_object>,
+        ty: MmapType,
         mmio_addr: PhysAddr,
         length: usize,
     ) -> Result<usize> {
@@ -95,6 +99,7 @@ impl Ctx {
             MmapRegion {
                 owner,
                 vm_pgoff: 0,
+                ty,
                 mmio_addr,
                 length,
             },
@@ -122,8 +127,8 @@ impl Ctx {
         }
     }
 
-    /// Maps the region that `vma`'s offset names into `vma`, uncached, as the `mmap()` file
-    /// operation of `/dev/iommu`.
+    /// Maps the region that `vma`'s offset names into `vma`, as the `mmap()` file operation of
+    /// `/dev/iommu`: MMIO uncached, memory with the VMA's own protection, as the kernel maps it.
     ///
     /// The VMA must be shared (`EINVAL`), not executable (`EPERM`), and cover a region exactly:
     /// its offset must be the region's first page and its length the region's (`ENXIO`). The
@@ -151,7 +156,7 @@ impl Ctx {
         }
 
         // The owner reference and the region's address, taken under the tree's lock.
-        let (owner, mmio_addr) = {
+        let (owner, ty, mmio_addr) = {
             let mut guard = self.mmap_regions().lock();
             let region = guard.load(vma.pgoff() << PAGE_SHIFT).ok_or(ENXIO)?;
             // The lookup finds a region by any offset inside it: only map it whole. (C checks
@@ -175,17 +180,25 @@ impl Ctx {
             }
             // SAFETY: As above, the owner is allocated while the lock is held.
             let owner = unsafe { UsersRef::try_get(owner) }.ok_or(ENXIO)?;
-            (owner, region.mmio_addr)
+            (owner, region.ty, region.mmio_addr)
         };
 
         vma.set_pgoff(0);
-        vma.set_page_prot_noncached();
+        let pfn = (mmio_addr >> PAGE_SHIFT) as usize;
         // SAFETY: The VMA is shared and has exactly the region's length, and the region is
-        // memory user space may map shared while its owner lives (type invariants of
-        // `MmapRegion`, established by `register_mmap`'s caller); the VMA and every VMA derived
-        // from it hold a reference on the owner, given to it below. The caller does not make the
-        // VMA a mixed map.
-        unsafe { vma.io_remap_pfn_range((mmio_addr >> PAGE_SHIFT) as usize) }?;
+        // memory of type `ty` that user space may map shared while its owner lives (type
+        // invariants of `MmapRegion`, established by `register_mmap`'s caller), mapped as that
+        // type needs; the VMA and every VMA derived from it hold a reference on the owner, given
+        // to it below. The caller does not make the VMA a mixed map.
+        unsafe {
+            match ty {
+                MmapType::Memory => vma.remap_pfn_range(pfn),
+                MmapType::Mmio => {
+                    vma.set_page_prot_noncached();
+                    vma.io_remap_pfn_range(pfn)
+                }
+            }
+        }?;
         // Nothing fails from here on, so the reference cannot leak with a discarded VMA.
         vma.set_data(owner);
         Ok(())

@@ -8,7 +8,10 @@
 
 use kernel::{
     io::PhysAddr,
-    iommu::iommufd::driver::MmapMemory, //
+    iommu::iommufd::driver::{
+        MmapMemory,
+        MmapType, //
+    },
 };
 
 /// A physical range nobody owns.
@@ -23,6 +26,10 @@ impl MmapMemory for Anywhere {
     fn size(&self) -> usize {
         4096
     }
+
+    fn mmap_type(&self) -> MmapType {
+        MmapType::Mmio
+    }
 }
 
 // SAFETY: Never registered: this only shows that the implementation must be `unsafe`.
@@ -34,5 +41,9 @@ unsafe impl MmapMemory for Anywhere {
 
     fn size(&self) -> usize {
         4096
+    }
+
+    fn mmap_type(&self) -> MmapType {
+        MmapType::Mmio
     }
 }

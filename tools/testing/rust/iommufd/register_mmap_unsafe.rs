@@ -8,16 +8,19 @@
 use core::ptr::NonNull;
 use kernel::{
     bindings,
-    iommu::iommufd::Ctx,
+    iommu::iommufd::{
+        driver::MmapType,
+        Ctx, //
+    },
     prelude::*, //
 };
 
 /// Hands user space the first page of physical memory.
 pub fn expose(ctx: &Ctx, owner: NonNull<bindings::iommufd_object>) -> Result<usize> {
     #[cfg(fail)]
-    let offset = ctx.register_mmap(owner, 0, 4096);
+    let offset = ctx.register_mmap(owner, MmapType::Mmio, 0, 4096);
     // SAFETY: Never called; this only shows the call compiles in an `unsafe` block.
     #[cfg(not(fail))]
-    let offset = unsafe { ctx.register_mmap(owner, 0, 4096) };
+    let offset = unsafe { ctx.register_mmap(owner, MmapType::Mmio, 0, 4096) };
     offset
 }

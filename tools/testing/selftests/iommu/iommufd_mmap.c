@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 
 #include "iommufd_utils.h"
+#include "iommufd_ptdump.h"
 
 static __attribute__((constructor)) void setup_buffers(void)
 {
@@ -340,6 +341,28 @@ TEST_F(mmap_region, data_reaches_driver)
 		if (p[i] != i * 2654435761u)
 			break;
 	EXPECT_EQ(words, i);
+	munmap(p, LEN);
+}
+
+/*
+ * The mock's region is kernel memory that the driver reads and writes
+ * through the kernel's cacheable mapping: user space maps it as memory too,
+ * not uncached, so that the two agree where memory attributes matter
+ */
+TEST_F(mmap_region, memory_mapped_cached)
+{
+	uint32_t *p = map(self->fd, LEN, RW, MAP_SHARED, OFF);
+	unsigned int i;
+
+	ASSERT_NE(MAP_FAILED, p);
+	/* Touched, so that every page is in the page tables */
+	EXPECT_EQ(0x5a5a1234, p[0]);
+	if (page_uncached(p) < 0) {
+		munmap(p, LEN);
+		SKIP(return, PTDUMP_SKIP_MSG);
+	}
+	for (i = 0; i < LEN / PAGE_SIZE; i++)
+		EXPECT_EQ(0, page_uncached((char *)p + i * PAGE_SIZE));
 	munmap(p, LEN);
 }
 

@@ -19,6 +19,7 @@
 #include "iommufd_utils.h"
 #include "iommufd_tegra241_cmdqv_utils.h"
 #include "iommufd_hwq_race.h"
+#include "iommufd_ptdump.h"
 
 #define MODULE_NAME "tegra241_cmdqv_emu"
 #define MODULE_PATH "/modules/" MODULE_NAME ".ko"
@@ -996,6 +997,26 @@ TEST_F(cmdqv_queue, disabled_cons_stands)
 	ASSERT_EQ(0, LVCMDQ_REG(self->page, 0, LVCMDQ_STATUS));
 	test_ioctl_destroy(q1);
 	test_ioctl_destroy(q0);
+}
+
+/*
+ * The VINTF page0 is memory that the emulated hardware reads and writes
+ * through the kernel's cacheable mapping: the VMM maps it as memory too, not
+ * uncached as the real hardware's MMIO, so that both see the same registers
+ * where memory attributes matter
+ */
+TEST_F(cmdqv_queue, page0_mapped_cached)
+{
+	unsigned int i;
+
+	/* Touched, so that every page is in the page tables */
+	for (i = 0; i < SZ_64K / PAGE_SIZE; i++)
+		(void)LVCMDQ_REG((char *)self->page + i * PAGE_SIZE, 0,
+				 LVCMDQ_CONS);
+	if (page_uncached(self->page) < 0)
+		SKIP(return, PTDUMP_SKIP_MSG);
+	for (i = 0; i < SZ_64K / PAGE_SIZE; i++)
+		EXPECT_EQ(0, page_uncached((char *)self->page + i * PAGE_SIZE));
 }
 
 /*

@@ -2,11 +2,12 @@
 
 //! Memory a vIOMMU hands to user space for `mmap()`.
 //!
-//! A driver registers a region of its hardware's MMIO (or of memory emulating it) while it
-//! initializes a vIOMMU ([`ViommuInit::alloc_mmap`](super::ViommuInit::alloc_mmap)) and reports
-//! the returned offset and length to user space, which maps exactly that. The region is removed
-//! when the vIOMMU is destroyed, which iommufd does only once no VMA maps it any more; the memory
-//! is kept alive until then.
+//! A driver registers a region of its hardware's MMIO (or of memory emulating it, which user space
+//! then maps as memory: [`MmapType`]) while it initializes a vIOMMU
+//! ([`ViommuInit::alloc_mmap`](super::ViommuInit::alloc_mmap)) and reports the returned offset and
+//! length to user space, which maps exactly that. The region is removed when the vIOMMU is
+//! destroyed, which iommufd does only once no VMA maps it any more; the memory is kept alive
+//! until then.
 
 use crate::{
     bindings,
@@ -19,21 +20,48 @@ use crate::{
     sync::Arc,
 };
 
+/// What a region handed to user space is, which decides how user space maps it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum MmapType {
+    /// Registers of a device: mapped uncached.
+    Mmio = bindings::iommufd_mmap_type_IOMMUFD_MMAP_MMIO,
+    /// Kernel memory that the driver also accesses through the kernel's cacheable mapping, such
+    /// as registers it emulates: mapped with the same attributes, so that the driver and user
+    /// space see the same contents on every architecture.
+    Memory = bindings::iommufd_mmap_type_IOMMUFD_MMAP_MEMORY,
+}
+
+impl TryFrom<bindings::iommufd_mmap_type> for MmapType {
+    type Error = Error;
+
+    fn try_from(value: bindings::iommufd_mmap_type) -> Result<Self> {
+        match value {
+            bindings::iommufd_mmap_type_IOMMUFD_MMAP_MMIO => Ok(Self::Mmio),
+            bindings::iommufd_mmap_type_IOMMUFD_MMAP_MEMORY => Ok(Self::Memory),
+            _ => Err(EINVAL),
+        }
+    }
+}
+
 /// Memory that user space may map for as long as the value lives.
 ///
 /// # Safety
 ///
-/// `[phys_addr(), phys_addr() + size())` is page aligned, and is memory (or MMIO) that may be
-/// mapped into user space, read and written there at any time, for as long as `self` is alive.
+/// `[phys_addr(), phys_addr() + size())` is page aligned, and is memory of type `mmap_type()`
+/// that may be mapped into user space, read and written there at any time, for as long as
+/// `self` is alive.
 pub unsafe trait MmapMemory: Send + Sync {
     /// The physical address of the memory.
     fn phys_addr(&self) -> PhysAddr;
     /// The size of the memory, in bytes.
     fn size(&self) -> usize;
+    /// What the memory is.
+    fn mmap_type(&self) -> MmapType;
 }
 
-// SAFETY: The pages of a `SysMem` are page aligned, owned by it and freed only when it is
-// dropped; their contents are registers that any access may change.
+// SAFETY: The pages of a `SysMem` are page aligned kernel memory, owned by it and freed only
+// when it is dropped; their contents are registers that any access may change.
 unsafe impl<const SIZE: usize> MmapMemory for SysMem<SIZE> {
     fn phys_addr(&self) -> PhysAddr {
         SysMem::phys_addr(self)
@@ -41,6 +69,10 @@ unsafe impl<const SIZE: usize> MmapMemory for SysMem<SIZE> {
 
     fn size(&self) -> usize {
         SIZE
+    }
+
+    fn mmap_type(&self) -> MmapType {
+        MmapType::Memory
     }
 }
 
@@ -83,6 +115,7 @@ impl MmapRegion {
             bindings::_iommufd_alloc_mmap(
                 (*viommu).ictx,
                 &raw mut (*viommu).obj,
+                memory.mmap_type() as bindings::iommufd_mmap_type,
                 memory.phys_addr(),
                 memory.size(),
                 &mut offset,
