@@ -168,9 +168,11 @@ mod tests {
 
     #[test]
     fn registers() -> Result {
-        let mem = SysMem::<0x2000>::new()?;
-        assert_eq!(SysMem::<0x2000>::ORDER, 1);
-        assert_eq!(mem.phys_addr() % 0x2000 as PhysAddr, 0);
+        // Two pages, whatever their size.
+        const SIZE: usize = 2 * PAGE_SIZE;
+        let mem = SysMem::<SIZE>::new()?;
+        assert_eq!(SysMem::<SIZE>::ORDER, 1);
+        assert_eq!(mem.phys_addr() % SIZE as PhysAddr, 0);
         // Zeroed.
         assert_eq!(mem.read(TEST_REG).high().get(), 0);
         mem.write_reg(TEST_REG::zeroed().with_high(0xbeefu16).with_enable(true));

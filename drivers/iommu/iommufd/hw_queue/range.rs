@@ -49,6 +49,7 @@ pub(crate) fn check_page_array(iova: u64, length: u64) -> Result {
 #[kunit_tests(iommufd_hw_queue_range)]
 mod tests {
     use super::*;
+    use kernel::page::PAGE_SIZE;
 
     #[test]
     fn args() {
@@ -65,19 +66,21 @@ mod tests {
 
     #[test]
     fn page_array() {
-        const TIB: u64 = 1 << 40;
-        // 2^28 page pointers are 2 GiB, one byte more than `kvmalloc()` takes.
-        assert_eq!(check_page_array(0, TIB), Err(ENOMEM));
-        assert_eq!(check_page_array(0, TIB - 4096), Ok(()));
-        assert_eq!(check_page_array(0, TIB - 4095), Err(ENOMEM));
+        const PAGE: u64 = PAGE_SIZE as u64;
+        // 2^28 page pointers are 2 GiB, one byte more than `kvmalloc()` takes: 1 TiB of 4 KiB
+        // pages, 16 TiB of 64 KiB ones.
+        const LIMIT: u64 = (1 << 28) * PAGE;
+        assert_eq!(check_page_array(0, LIMIT), Err(ENOMEM));
+        assert_eq!(check_page_array(0, LIMIT - PAGE), Ok(()));
+        assert_eq!(check_page_array(0, LIMIT - PAGE + 1), Err(ENOMEM));
         // The offset in the first page counts: one more page.
-        assert_eq!(check_page_array(1, TIB - 4096), Err(ENOMEM));
-        assert_eq!(check_page_array(4096, TIB - 4096), Ok(()));
-        assert_eq!(check_page_array(0, TIB + (1 << 30)), Err(ENOMEM));
-        assert_eq!(check_page_array(0, 2 * TIB), Err(ENOMEM));
+        assert_eq!(check_page_array(1, LIMIT - PAGE), Err(ENOMEM));
+        assert_eq!(check_page_array(PAGE, LIMIT - PAGE), Ok(()));
+        assert_eq!(check_page_array(0, LIMIT + (1 << 30)), Err(ENOMEM));
+        assert_eq!(check_page_array(0, 2 * LIMIT), Err(ENOMEM));
         assert_eq!(check_page_array(0, 1 << 50), Err(ENOMEM));
-        assert_eq!(check_page_array(0, 1 << 39), Ok(()));
-        assert_eq!(check_page_array(0x1000, 4096), Ok(()));
+        assert_eq!(check_page_array(0, LIMIT / 2), Ok(()));
+        assert_eq!(check_page_array(PAGE, 4096), Ok(()));
         // Rounding the length up overflows: C's `ERANGE` comes first.
         assert_eq!(check_page_array(0, u64::MAX), Err(ERANGE));
         assert_eq!(check_page_array(1, u64::MAX - 1), Err(ERANGE));

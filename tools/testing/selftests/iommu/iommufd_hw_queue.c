@@ -376,28 +376,30 @@ TEST_F(hw_queue, large)
 
 /*
  * C allocates one array of page pointers for the whole queue, and
- * kvmalloc() refuses more than INT_MAX bytes: 2^28 pages and more fail with
- * ENOMEM before anything is pinned, in both implementations. The offset of
- * the queue in its first page counts. Smaller lengths reach the pin, which
- * fails with ENOENT on unmapped memory.
+ * kvmalloc() refuses more than INT_MAX bytes: 2^28 pages and more (1 TiB
+ * with 4 KiB pages, 16 TiB with 64 KiB ones) fail with ENOMEM before
+ * anything is pinned, in both implementations. The offset of the queue in
+ * its first page counts. Smaller lengths reach the pin, which fails with
+ * ENOENT on unmapped memory.
  */
 TEST_F(hw_queue, huge_lengths)
 {
-	static const struct {
+	const uint64_t page = PAGE_SIZE, limit = (1ULL << 28) * page;
+	const struct {
 		uint64_t offset;
 		uint64_t length;
 		int err;
 	} cases[] = {
-		{ 0, 1ULL << 40, ENOMEM },
-		{ 0, (1ULL << 40) + (1ULL << 30), ENOMEM },
-		{ 0, 1ULL << 41, ENOMEM },
+		{ 0, limit, ENOMEM },
+		{ 0, limit + (1ULL << 30), ENOMEM },
+		{ 0, 2 * limit, ENOMEM },
 		{ 0, 1ULL << 50, ENOMEM },
-		{ 0, (1ULL << 40) + 1, ENOMEM },
+		{ 0, limit + 1, ENOMEM },
 		/* 2^28 - 1 pages, and one more for the offset */
-		{ 1, (1ULL << 40) - 4096, ENOMEM },
-		{ 4095, (1ULL << 40) - 4096, ENOMEM },
-		{ 0, 1ULL << 39, ENOENT },
-		{ 1, 1ULL << 39, ENOENT },
+		{ 1, limit - page, ENOMEM },
+		{ page - 1, limit - page, ENOMEM },
+		{ 0, limit / 2, ENOENT },
+		{ 1, limit / 2, ENOENT },
 	};
 	uint32_t qid;
 	unsigned int i;

@@ -336,10 +336,12 @@ TEST_F(cmdqv, viommu_alloc)
 	EXPECT_ERRNO(EBUSY, _test_ioctl_destroy(self->fd, viommu_ids[1]));
 	ASSERT_EQ(0, munmap(page, data.out_vintf_mmap_length));
 
-	/* Only the exact region maps */
-	EXPECT_EQ(MAP_FAILED,
-		  mmap(NULL, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
-		       self->fd, data.out_vintf_mmap_offset));
+	/* Only the exact region maps: not a part (with pages under 64 KiB) */
+	if (PAGE_SIZE < SZ_64K)
+		EXPECT_EQ(MAP_FAILED,
+			  mmap(NULL, PAGE_SIZE, PROT_READ | PROT_WRITE,
+			       MAP_SHARED, self->fd,
+			       data.out_vintf_mmap_offset));
 	EXPECT_EQ(MAP_FAILED,
 		  mmap(NULL, 2 * SZ_64K, PROT_READ | PROT_WRITE, MAP_SHARED,
 		       self->fd, data.out_vintf_mmap_offset));
