@@ -28,8 +28,11 @@ BASE_SRC ?= $(PKG_BASE)
 WORK_SRC := $(BUILD)/linux
 
 # Configurations: "rust" has CONFIG_IOMMUFD_HW_QUEUE_RUST=y, "c" is the
-# upstream C implementation.
+# upstream C implementation. A name with "arm64" in it is an arm64 kernel
+# (cross-built, booted under qemu-system-aarch64), with "64k" in it one
+# with 64 KiB pages: rust-arm64, c-arm64, rust-arm64-64k, c-arm64-64k.
 CONFIGS ?= rust c
+ARM64_CONFIGS ?= rust-arm64-64k c-arm64-64k rust-arm64 c-arm64
 RUN_CONFIG ?= rust
 JOBS ?= 3
 
@@ -46,12 +49,32 @@ KMAKE_VARS := LLVM=$(LLVM_SUFFIX) RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc 
 	BINDGEN=$(TOOLS_DIR)/cargo/bin/bindgen
 export LIBCLANG_PATH := /usr/lib/llvm-19/lib
 
-kmake = $(MAKE) -s -C $(WORK_SRC) O=$(BUILD)/obj-$(1) $(KMAKE_VARS) -j$(JOBS)
+# A configuration's architecture (arm64 if its name says so, else the
+# host's x86), its kernel image, and the fragments merged onto tinyconfig:
+# base, the architecture's, then config/NAME.config if there is one, else
+# the implementation's (the name's first word) and the page size's.
+cfg_arch = $(if $(findstring arm64,$(1)),arm64,x86)
+cfg_image = $(BUILD)/obj-$(1)/arch/$(if $(findstring arm64,$(1)),arm64/boot/Image,x86/boot/bzImage)
+cfg_frags = config/base.config config/arch-$(call cfg_arch,$(1)).config \
+	$(if $(wildcard config/$(1).config),config/$(1).config,config/$(firstword $(subst -, ,$(1))).config \
+	$(if $(findstring 64k,$(1)),config/page-64k.config))
+cfg_specs = $(foreach c,$(CONFIGS),$(c):$(call cfg_image,$(c)))
 
-SELFTEST_DIR := $(BUILD)/selftests
-UAPI_DIR := $(BUILD)/uapi
+kmake = $(MAKE) -s -C $(WORK_SRC) O=$(BUILD)/obj-$(1) $(if $(findstring arm64,$(1)),ARCH=arm64) \
+	$(KMAKE_VARS) -j$(JOBS)
 
-.PHONY: check compile-fail run bench profile toolchain source overlay configs kernels oot selftests demo \
+# Test programs and uAPI headers, per architecture.
+ARCHES = $(sort $(foreach c,$(CONFIGS),$(call cfg_arch,$(c))))
+arch_selftest_dir = $(BUILD)/selftests$(if $(filter arm64,$(1)),-arm64)
+arch_uapi_dir = $(BUILD)/uapi$(if $(filter arm64,$(1)),-arm64)
+arch_cc = $(if $(filter arm64,$(1)),aarch64-linux-gnu-gcc,gcc)
+arch_rust_target = $(if $(filter arm64,$(1)),aarch64,x86_64)-unknown-linux-gnu
+arch_first_config = $(firstword $(foreach c,$(CONFIGS),$(if $(filter $(1),$(call cfg_arch,$(c))),$(c))))
+
+SELFTEST_DIR := $(call arch_selftest_dir,x86)
+UAPI_DIR := $(call arch_uapi_dir,x86)
+
+.PHONY: check check-arm64 toolchain-arm64 compile-fail run bench profile toolchain source overlay configs kernels oot selftests demo \
 	clean distclean export-patches check-series bisect-series sanitizers soak clippy rustdoc docs rustfmt checkpatch FORCE
 
 # Compile-fail tests of the Rust abstractions, against the Rust kernel's
@@ -64,8 +87,12 @@ check: kernels selftests
 	rm -f $(COMPILE_FAIL_SUMMARY)
 	$(if $(CHECK_EXTRA),$(REPO)/scripts/compile-fail.sh --summary $(COMPILE_FAIL_SUMMARY) \
 		$(BUILD)/obj-rust $(COMPILE_FAIL_DIR) || true)
-	EXTRA_SUMMARIES="$(CHECK_EXTRA)" $(REPO)/scripts/check.sh \
-		$(foreach c,$(CONFIGS),$(c):$(BUILD)/obj-$(c)/arch/x86/boot/bzImage)
+	EXTRA_SUMMARIES="$(CHECK_EXTRA)" $(REPO)/scripts/check.sh $(cfg_specs)
+
+# The arm64 kernels (see ARM64_CONFIGS), with the same runner and judge;
+# each page size is compared Rust against C on its own.
+check-arm64: toolchain-arm64
+	$(MAKE) check CONFIGS="$(ARM64_CONFIGS)"
 
 compile-fail:
 	$(MAKE) CONFIGS=rust kernels
@@ -75,10 +102,16 @@ run: RUN_MODE := run
 run:
 	$(MAKE) CONFIGS=$(RUN_CONFIG) kernels selftests
 	$(REPO)/scripts/check.sh --verbose --run \
-		$(RUN_CONFIG):$(BUILD)/obj-$(RUN_CONFIG)/arch/x86/boot/bzImage
+		$(RUN_CONFIG):$(call cfg_image,$(RUN_CONFIG))
 
 toolchain:
 	TOOLS_DIR=$(TOOLS_DIR) $(REPO)/scripts/install-toolchain.sh
+
+# What arm64 kernels and their tests need besides: QEMU for arm64, a cross
+# C compiler and libc (and libcap) for the selftests, Rust's standard
+# library for aarch64 for the demo, and a static arm64 busybox.
+toolchain-arm64: toolchain
+	TOOLS_DIR=$(TOOLS_DIR) CARGO=$(CARGO) $(REPO)/scripts/install-toolchain-arm64.sh
 
 source: toolchain
 	@if [ "$(BASE_SRC)" = "$(PKG_BASE)" ]; then \
@@ -93,27 +126,26 @@ overlay: source
 	REPO=$(REPO) BASE_SRC=$(BASE_SRC) WORK_SRC=$(WORK_SRC) \
 		$(REPO)/scripts/apply-overlay.sh
 
-# A configuration is tinyconfig plus config/base.config plus
-# config/<name>.config; it is redone when a fragment changes.
-$(BUILD)/obj-%/.config: config/base.config config/%.config | overlay
+# A configuration is tinyconfig plus its fragments (cfg_frags); it is
+# redone when a fragment changes.
+.SECONDEXPANSION:
+$(BUILD)/obj-%/.config: $$(call cfg_frags,$$*) | overlay
 	mkdir -p $(BUILD)/obj-$*
 	$(call kmake,$*) tinyconfig >/dev/null
 	cd $(BUILD)/obj-$* && KCONFIG_CONFIG=.config \
 		$(WORK_SRC)/scripts/kconfig/merge_config.sh -m -O . .config \
-		$(REPO)/config/base.config $(REPO)/config/$*.config >merge.log
+		$(addprefix $(REPO)/,$(call cfg_frags,$*)) >merge.log
 	$(call kmake,$*) olddefconfig
 	$(REPO)/scripts/check-config.sh $(BUILD)/obj-$*/.config \
-		$(REPO)/config/base.config $(REPO)/config/$*.config
+		$(addprefix $(REPO)/,$(call cfg_frags,$*))
 
 configs: $(foreach c,$(CONFIGS),$(BUILD)/obj-$(c)/.config)
 
 kernels: overlay configs
-	@for c in $(CONFIGS); do \
-		echo "build: $$c kernel"; \
+	@$(foreach c,$(CONFIGS),echo "build: $(c) kernel"; \
 		start=$$(date +%s); \
-		$(call kmake,$$c) bzImage modules; \
-		echo "build: $$c kernel done in $$(( $$(date +%s) - start )) s"; \
-	done
+		$(call kmake,$(c)) $(notdir $(call cfg_image,$(c))) modules; \
+		echo "build: $(c) kernel done in $$(( $$(date +%s) - start )) s";)
 
 # The emulated Tegra241 CMDQV built out of tree, through the top-level
 # Kbuild, against each built kernel: what a developer does with the module
@@ -135,8 +167,7 @@ SELFTESTS = $(shell sed -n 's/^TEST_GEN_PROGS += //p' $(SELFTEST_SRC)/Makefile)
 BENCH_SRC := $(WORK_SRC)/tools/iommufd_hwq
 BENCHES := $(basename $(notdir $(wildcard $(REPO)/tools/iommufd_hwq/*.c)))
 SELFTEST_CFLAGS := -static -D_GNU_SOURCE -O2 -Wall -Wno-unused-function \
-	-isystem $(UAPI_DIR)/include -I$(WORK_SRC)/tools/testing/selftests \
-	-I$(SELFTEST_SRC)
+	-I$(WORK_SRC)/tools/testing/selftests -I$(SELFTEST_SRC)
 
 # The VMM demo: a Rust program on cloud-hypervisor's iommufd-ioctls crate,
 # built with the machine's cargo (rustup's, as the crate needs Rust 1.88 or
@@ -146,36 +177,56 @@ DEMO_SRC := $(REPO)/tools/iommufd_hwq/hwq_demo
 DEMO_TARGET := x86_64-unknown-linux-gnu
 CARGO ?= $(firstword $(wildcard $(HOME)/.cargo/bin/cargo) $(shell command -v cargo))
 
-demo:
-	@mkdir -p $(SELFTEST_DIR)
-	@test -n "$(CARGO)" || { echo "demo: no cargo; install Rust with rustup" >&2; exit 1; }
+# The demo for ARCH (aarch64 cross-linked with the cross gcc).
+define demo_for
 	cd $(DEMO_SRC) && env -u RUSTC -u RUSTDOC -u RUSTFLAGS \
 		CARGO_TARGET_DIR=$(BUILD)/hwq_demo \
 		CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS='-C target-feature=+crt-static' \
-		$(CARGO) build --quiet --release --locked --target $(DEMO_TARGET)
-	@install -m 755 $(BUILD)/hwq_demo/$(DEMO_TARGET)/release/hwq_demo $(SELFTEST_DIR)/hwq_demo
+		CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUSTFLAGS='-C target-feature=+crt-static' \
+		CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc \
+		$(CARGO) build --quiet --release --locked --target $(call arch_rust_target,$(1))
+	@mkdir -p $(call arch_selftest_dir,$(1))
+	@install -m 755 $(BUILD)/hwq_demo/$(call arch_rust_target,$(1))/release/hwq_demo \
+		$(call arch_selftest_dir,$(1))/hwq_demo
+
+endef
+
+demo:
+	@test -n "$(CARGO)" || { echo "demo: no cargo; install Rust with rustup" >&2; exit 1; }
+	$(foreach a,$(ARCHES),$(call demo_for,$(a)))
+
+# The uAPI headers and test programs for ARCH, each rebuilt when its
+# sources or the headers change. bench_profile's markers are x86 code that
+# the x86 QEMU plugin of make profile looks for: not built for arm64.
+define selftests_for
+	@mkdir -p $(call arch_selftest_dir,$(1))
+	@$(call kmake,$(call arch_first_config,$(1))) headers_install \
+		INSTALL_HDR_PATH=$(call arch_uapi_dir,$(1)) >/dev/null
+	@for t in $(SELFTESTS); do \
+		src=$(SELFTEST_SRC)/$$t.c; out=$(call arch_selftest_dir,$(1))/$$t; \
+		if [ ! -f $$out ] || [ -n "$$(find $(SELFTEST_SRC) $(call arch_uapi_dir,$(1))/include -newer $$out -print -quit)" ]; then \
+			echo "selftest: $$t$(if $(filter arm64,$(1)), (arm64))"; \
+			$(call arch_cc,$(1)) $(SELFTEST_CFLAGS) -isystem $(call arch_uapi_dir,$(1))/include \
+				-o $$out $$src -lcap -lpthread; \
+		fi; \
+	done
+	@for t in $(if $(filter arm64,$(1)),$(filter-out bench_profile,$(BENCHES)),$(BENCHES)); do \
+		src=$(BENCH_SRC)/$$t.c; out=$(call arch_selftest_dir,$(1))/$$t; \
+		if [ ! -f $$out ] || [ -n "$$(find $(BENCH_SRC) $(SELFTEST_SRC) $(call arch_uapi_dir,$(1))/include -newer $$out -print -quit)" ]; then \
+			echo "bench: $$t$(if $(filter arm64,$(1)), (arm64))"; \
+			$(call arch_cc,$(1)) $(SELFTEST_CFLAGS) -isystem $(call arch_uapi_dir,$(1))/include \
+				-o $$out $$src -lcap -lpthread; \
+		fi; \
+	done
+
+endef
 
 selftests: overlay demo
-	@mkdir -p $(SELFTEST_DIR)
-	@$(call kmake,$(firstword $(CONFIGS))) headers_install INSTALL_HDR_PATH=$(UAPI_DIR) >/dev/null
-	@for t in $(SELFTESTS); do \
-		src=$(SELFTEST_SRC)/$$t.c; out=$(SELFTEST_DIR)/$$t; \
-		if [ ! -f $$out ] || [ -n "$$(find $(SELFTEST_SRC) $(UAPI_DIR)/include -newer $$out -print -quit)" ]; then \
-			echo "selftest: $$t"; \
-			gcc $(SELFTEST_CFLAGS) -o $$out $$src -lcap -lpthread; \
-		fi; \
-	done
-	@for t in $(BENCHES); do \
-		src=$(BENCH_SRC)/$$t.c; out=$(SELFTEST_DIR)/$$t; \
-		if [ ! -f $$out ] || [ -n "$$(find $(BENCH_SRC) $(SELFTEST_SRC) $(UAPI_DIR)/include -newer $$out -print -quit)" ]; then \
-			echo "bench: $$t"; \
-			gcc $(SELFTEST_CFLAGS) -o $$out $$src -lcap -lpthread; \
-		fi; \
-	done
+	$(foreach a,$(ARCHES),$(call selftests_for,$(a)))
 
 # Benchmarks, Rust versus C on the same run: numbers, never assertions.
 bench: kernels selftests
-	$(REPO)/scripts/bench.sh $(foreach c,$(CONFIGS),$(c):$(BUILD)/obj-$(c)/arch/x86/boot/bzImage)
+	$(REPO)/scripts/bench.sh $(cfg_specs)
 
 # Where the instructions of one benchmark operation (PROFILE_OP, one of
 # tools/iommufd_hwq/bench_common.h's) go, per kernel function, on each of
@@ -262,7 +313,7 @@ bisect-series: export-patches $(BUILD)/obj-rust/.config
 		$(MAKE) -s $(KMAKE_VARS) -j$(JOBS)
 
 clean:
-	rm -rf $(BUILD)/obj-* $(SELFTEST_DIR) $(UAPI_DIR) $(BUILD)/runs
+	rm -rf $(BUILD)/obj-* $(BUILD)/selftests* $(BUILD)/uapi* $(BUILD)/runs
 
 distclean:
 	rm -rf $(BUILD)

@@ -4,16 +4,20 @@
 # Boot each given kernel under QEMU with a busybox initramfs, run the tests,
 # and judge the results and the kernel console.
 #
-#   check.sh [--verbose] [--run] NAME:BZIMAGE...
+#   check.sh [--verbose] [--run] NAME:IMAGE...
 #
-# Test output goes to the second serial port and the kernel console to the
-# first, so that kernel messages never garble test results. Environment:
+# An x86_64 kernel (bzImage) boots under qemu-system-x86_64, an arm64 one
+# (IMAGE under arch/arm64/) under qemu-system-aarch64's virt machine, both
+# with TCG. Test output goes to the second serial port (x86) or a virtio
+# console (arm64), the kernel console to the first serial port, so that
+# kernel messages never garble test results. Environment:
 #   TESTS         which tests to run (see the Makefile); empty runs all
 #   KERNEL_ARGS   more kernel parameters, for debugging (for instance
 #                 "panic_on_warn=1 ftrace_dump_on_oops" dumps the trace
 #                 buffer at the first warning)
 #   BOOT_TIMEOUT  seconds before a boot counts as hung
-#   SELFTEST_DIR  the statically linked test programs
+#   SELFTEST_DIR  the statically linked test programs (x86_64; arm64's
+#                 are in SELFTEST_DIR-arm64)
 #   BUILD         where run logs go (BUILD/runs/NAME)
 set -euo pipefail
 
@@ -42,7 +46,19 @@ while [ $# -gt 0 ]; do
 	*) break ;;
 	esac
 done
-[ $# -gt 0 ] || { echo "usage: $0 [--verbose] [--run] NAME:BZIMAGE..." >&2; exit 2; }
+[ $# -gt 0 ] || { echo "usage: $0 [--verbose] [--run] NAME:IMAGE..." >&2; exit 2; }
+
+# The architecture of a kernel image, from where the build put it.
+image_arch() {
+	case "$1" in */arch/arm64/*) echo arm64 ;; *) echo x86 ;; esac
+}
+# Where an architecture's test programs and busybox are.
+selftest_dir() {
+	if [ "$1" = arm64 ]; then echo "$SELFTEST_DIR-arm64"; else echo "$SELFTEST_DIR"; fi
+}
+busybox_of() {
+	if [ "$1" = arm64 ]; then echo "$BUILD/tools/arm64/busybox"; else echo /bin/busybox; fi
+}
 
 # The default test list: every suite, KUnit results from the boot log.
 default_tests() {
@@ -84,11 +100,15 @@ else
 	plan+=("off|$upstream" "on|$leakcheck")
 fi
 
-make_initramfs() { # dir tests objdir
-	local root=$1/root t suite tests=$2 objdir=$3 ko
+make_initramfs() { # dir tests objdir arch
+	local root=$1/root t suite tests=$2 objdir=$3 arch=$4 ko tty=ttyS1
+	local dir
+	dir=$(selftest_dir "$arch")
+	local SELFTEST_DIR=$dir
+	[ "$arch" = arm64 ] && tty=hvc0
 	rm -rf "$root"
 	mkdir -p "$root"/{bin,dev,proc,sys,tmp,tests,modules}
-	cp /bin/busybox "$root/bin/busybox"
+	cp "$(busybox_of "$arch")" "$root/bin/busybox"
 	# The project's modules, loaded at boot (their KUnit suites run then)
 	# and unloaded and loaded again by the tests.
 	for ko in "$objdir"/drivers/iommu/iommufd/*.ko; do
@@ -131,7 +151,7 @@ for ko in /modules/*.ko; do
 done
 cd /tmp
 export HWQ_SEED=$SEED HWQ_SECONDS=$HWQ_SECONDS HWQ_CALLS=$HWQ_CALLS
-exec 3>/dev/ttyS1
+exec 3>/dev/$tty
 echo "@@hwq begin" >&3
 while read -r prog args; do
 	echo "hwq: running \$prog \$args" >/dev/kmsg
@@ -156,22 +176,36 @@ EOF
 }
 
 boot() { # name image dir kmemleak tests
-	local name=$1 image=$2 dir=$3 kmemleak=$4 tests=$5 qrc start config
-	local expect_kunit=0
+	local name=$1 image=$2 dir=$3 kmemleak=$4 tests=$5 qrc start config arch
+	local expect_kunit=0 qemu console hugepages=hugepages=64
 	mkdir -p "$dir"
 	rm -f "$dir"/console.log "$dir"/tests.log
 	config=$(dirname "$image")/../../../.config
-	make_initramfs "$dir" "$tests" "$(dirname "$config")"
+	arch=$(image_arch "$image")
+	make_initramfs "$dir" "$tests" "$(dirname "$config")" "$arch"
+	if [ "$arch" = arm64 ]; then
+		qemu=(qemu-system-aarch64 -machine virt -cpu max,pauth-impdef=on
+		      -serial "file:$dir/console.log"
+		      -chardev "file,id=tests,path=$dir/tests.log"
+		      -device virtio-serial-device -device virtconsole,chardev=tests)
+		console=ttyAMA0
+		# With 64 KiB pages the default huge page is 512 MiB (a PMD); the
+		# tests' 2 MiB ones are contiguous-PTE huge pages there.
+		grep -q '^CONFIG_ARM64_64K_PAGES=y' "$config" &&
+			hugepages="default_hugepagesz=2M hugepagesz=2M hugepages=64"
+	else
+		qemu=(qemu-system-x86_64 -machine q35 -cpu max,la57=off
+		      -serial "file:$dir/console.log" -serial "file:$dir/tests.log")
+		console=ttyS0
+	fi
 	echo "check: booting $name kernel ($image), kmemleak=$kmemleak"
 	start=$(date +%s)
 	set +e
 	# shellcheck disable=SC2086
-	timeout --foreground -k 10 "$BOOT_TIMEOUT" qemu-system-x86_64 \
-		-machine q35 -cpu max,la57=off -m 4G -smp "$QEMU_SMP" -no-reboot \
-		-display none -monitor none \
-		-serial "file:$dir/console.log" -serial "file:$dir/tests.log" \
+	timeout --foreground -k 10 "$BOOT_TIMEOUT" "${qemu[@]}" \
+		-m 4G -smp "$QEMU_SMP" -no-reboot -display none -monitor none \
 		-kernel "$image" -initrd "$dir/initramfs.cpio.gz" \
-		-append "console=ttyS0 panic=-1 hugepages=64 kmemleak=$kmemleak printk.time=1 rdinit=/init ${KERNEL_ARGS:-}" \
+		-append "console=$console panic=-1 $hugepages kmemleak=$kmemleak printk.time=1 rdinit=/init ${KERNEL_ARGS:-}" \
 		$QEMU_EXTRA
 	qrc=$?
 	set -e

@@ -21,25 +21,9 @@ DEB_PKGS=(
 	qemu-system-x86 busybox-static libcap-dev
 )
 
-missing=()
-for p in "${DEB_PKGS[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
-		missing+=("$p")
-done
-
-if [ ${#missing[@]} -gt 0 ]; then
-	echo "toolchain: installing Debian packages: ${missing[*]}"
-	if [ "$(id -u)" -ne 0 ]; then
-		echo "toolchain: need root to install: ${missing[*]}" >&2
-		exit 1
-	fi
-	export DEBIAN_FRONTEND=noninteractive
-	# Refresh the lists once if a package is unknown (a fresh machine).
-	if ! apt-get install -y -q --no-install-recommends "${missing[@]}"; then
-		apt-get update -q
-		apt-get install -y -q --no-install-recommends "${missing[@]}"
-	fi
-fi
+# shellcheck source=scripts/apt-install.sh
+. "$(dirname "$0")/apt-install.sh"
+apt_install_missing toolchain "${DEB_PKGS[@]}"
 
 # bindgen-cli, project-local (never global).
 BINDGEN="$TOOLS_DIR/cargo/bin/bindgen"
