@@ -10,35 +10,40 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #define PTDUMP_CURRENT "/sys/kernel/debug/page_tables/current_kernel"
 #define PTDUMP_SKIP_MSG "no dump of the current page tables (x86 " \
 			"CONFIG_PTDUMP_DEBUGFS) to read a mapping's type from"
 
 /*
- * 1 if the page at @va is mapped uncached (PCD), 0 if not, -1 if there is no
- * dump to read, or the page is not mapped
+ * How many pages of [@va, @va + @length) are mapped uncached (PCD); -1 if
+ * there is no dump to read, -2 if a page of the range is not mapped
  */
-static int page_uncached(const void *va)
+static long pages_uncached(const void *va, size_t length)
 {
-	unsigned long start, end, addr = (unsigned long)va;
+	unsigned long start, end, lo, hi, addr = (unsigned long)va;
+	unsigned long page = sysconf(_SC_PAGE_SIZE), mapped = 0;
 	FILE *dump = fopen(PTDUMP_CURRENT, "r");
 	char line[256];
-	int ret = -1;
+	long uncached = 0;
 
 	if (!dump)
 		return -1;
 	while (fgets(line, sizeof(line), dump)) {
-		if (sscanf(line, "0x%lx-0x%lx", &start, &end) != 2 ||
-		    addr < start || addr >= end)
+		if (sscanf(line, "0x%lx-0x%lx", &start, &end) != 2)
 			continue;
+		lo = start > addr ? start : addr;
+		hi = end < addr + length ? end : addr + length;
 		/* An unmapped range has no flags, only its size and level */
-		if (strstr(line, "USR"))
-			ret = strstr(line, "PCD") != NULL;
-		break;
+		if (lo >= hi || !strstr(line, "USR"))
+			continue;
+		mapped += (hi - lo) / page;
+		if (strstr(line, "PCD"))
+			uncached += (hi - lo) / page;
 	}
 	fclose(dump);
-	return ret;
+	return mapped == length / page ? uncached : -2;
 }
 
 #endif
