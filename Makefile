@@ -54,13 +54,13 @@ export LIBCLANG_PATH := /usr/lib/llvm-19/lib
 # base, the architecture's, then config/NAME.config if there is one, else
 # the implementation's (the name's first word) and the page size's.
 cfg_arch = $(if $(findstring arm64,$(1)),arm64,x86)
-cfg_image = $(BUILD)/obj-$(1)/arch/$(if $(findstring arm64,$(1)),arm64/boot/Image,x86/boot/bzImage)
+cfg_image = $(BUILD)/obj-$(1)/arch/$(if $(filter arm64,$(call cfg_arch,$(1))),arm64/boot/Image,x86/boot/bzImage)
 cfg_frags = config/base.config config/arch-$(call cfg_arch,$(1)).config \
 	$(if $(wildcard config/$(1).config),config/$(1).config,config/$(firstword $(subst -, ,$(1))).config \
 	$(if $(findstring 64k,$(1)),config/page-64k.config))
 cfg_specs = $(foreach c,$(CONFIGS),$(c):$(call cfg_image,$(c)))
 
-kmake = $(MAKE) -s -C $(WORK_SRC) O=$(BUILD)/obj-$(1) $(if $(findstring arm64,$(1)),ARCH=arm64) \
+kmake = $(MAKE) -s -C $(WORK_SRC) O=$(BUILD)/obj-$(1) $(if $(filter arm64,$(call cfg_arch,$(1))),ARCH=arm64) \
 	$(KMAKE_VARS) -j$(JOBS)
 
 # Test programs and uAPI headers, per architecture.
@@ -70,9 +70,6 @@ arch_uapi_dir = $(BUILD)/uapi$(if $(filter arm64,$(1)),-arm64)
 arch_cc = $(if $(filter arm64,$(1)),aarch64-linux-gnu-gcc,gcc)
 arch_rust_target = $(if $(filter arm64,$(1)),aarch64,x86_64)-unknown-linux-gnu
 arch_first_config = $(firstword $(foreach c,$(CONFIGS),$(if $(filter $(1),$(call cfg_arch,$(c))),$(c))))
-
-SELFTEST_DIR := $(call arch_selftest_dir,x86)
-UAPI_DIR := $(call arch_uapi_dir,x86)
 
 .PHONY: check check-arm64 toolchain-arm64 compile-fail run bench profile toolchain source overlay configs kernels oot selftests demo \
 	clean distclean export-patches check-series bisect-series sanitizers soak clippy rustdoc docs rustfmt checkpatch FORCE
@@ -174,7 +171,6 @@ SELFTEST_CFLAGS := -static -D_GNU_SOURCE -O2 -Wall -Wno-unused-function \
 # later), its dependencies pinned by Cargo.lock, linked statically for the
 # initramfs. The kernel's Rust toolchain is not involved.
 DEMO_SRC := $(REPO)/tools/iommufd_hwq/hwq_demo
-DEMO_TARGET := x86_64-unknown-linux-gnu
 CARGO ?= $(firstword $(wildcard $(HOME)/.cargo/bin/cargo) $(shell command -v cargo))
 
 # The demo for ARCH (aarch64 cross-linked with the cross gcc).
@@ -249,7 +245,7 @@ clippy: overlay $(BUILD)/obj-rust/.config
 	@! grep -qE '^(warning|error)' $(BUILD)/clippy.log || \
 		{ echo "clippy: warnings, see $(BUILD)/clippy.log" >&2; exit 1; }
 	cd $(DEMO_SRC) && env -u RUSTC -u RUSTDOC -u RUSTFLAGS CARGO_TARGET_DIR=$(BUILD)/hwq_demo \
-		$(CARGO) clippy --quiet --release --locked --target $(DEMO_TARGET) -- -D warnings
+		$(CARGO) clippy --quiet --release --locked --target $(call arch_rust_target,x86) -- -D warnings
 
 # The abstractions' documentation, as the kernel's make rustdoc builds it.
 rustdoc: overlay $(BUILD)/obj-rust/.config

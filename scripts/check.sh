@@ -60,18 +60,22 @@ busybox_of() {
 	if [ "$1" = arm64 ]; then echo "$BUILD/tools/arm64/busybox"; else echo /bin/busybox; fi
 }
 
+# The test programs of the first kernel's architecture (every architecture
+# has the same ones), for the default test list.
+first_progs=$(selftest_dir "$(image_arch "${1#*:}")")
+
 # The default test list: every suite, KUnit results from the boot log.
 default_tests() {
 	local t
 	echo kunit
-	for t in "$SELFTEST_DIR"/*; do
+	for t in "$first_progs"/*; do
 		case "$(basename "$t")" in bench_*) continue ;; esac
 		[ -x "$t" ] && basename "$t"
 	done
 }
 
 if [ "$run_mode" = 1 ] && [ -z "$TESTS" ]; then
-	if [ -x "$SELFTEST_DIR/hwq_demo" ]; then
+	if [ -x "$first_progs/hwq_demo" ]; then
 		TESTS="hwq_demo"
 	else
 		TESTS="iommufd:-f:iommufd_viommu"
@@ -101,10 +105,8 @@ else
 fi
 
 make_initramfs() { # dir tests objdir arch
-	local root=$1/root t suite tests=$2 objdir=$3 arch=$4 ko tty=ttyS1
-	local dir
-	dir=$(selftest_dir "$arch")
-	local SELFTEST_DIR=$dir
+	local root=$1/root t suite tests=$2 objdir=$3 arch=$4 ko tty=ttyS1 progs
+	progs=$(selftest_dir "$arch")
 	[ "$arch" = arm64 ] && tty=hvc0
 	rm -rf "$root"
 	mkdir -p "$root"/{bin,dev,proc,sys,tmp,tests,modules}
@@ -117,11 +119,11 @@ make_initramfs() { # dir tests objdir arch
 	for t in $tests; do
 		suite=${t%%:*}
 		[ "$suite" = kunit ] && continue
-		if [ ! -x "$SELFTEST_DIR/$suite" ]; then
-			echo "check: no test program '$suite' in $SELFTEST_DIR" >&2
+		if [ ! -x "$progs/$suite" ]; then
+			echo "check: no test program '$suite' in $progs" >&2
 			exit 2
 		fi
-		cp "$SELFTEST_DIR/$suite" "$root/tests/"
+		cp "$progs/$suite" "$root/tests/"
 	done
 	# One line per test: the program, then its arguments.
 	for t in $tests; do

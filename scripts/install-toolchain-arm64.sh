@@ -17,21 +17,18 @@ RUST_TARGET=aarch64-unknown-linux-gnu
 
 DEB_PKGS=(qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross libcap-dev:arm64)
 
-need_root() {
-	[ "$(id -u)" -eq 0 ] || { echo "toolchain-arm64: need root to $1" >&2; exit 1; }
-}
+# shellcheck source=scripts/apt-install.sh
+. "$(dirname "$0")/apt-install.sh"
 
 export DEBIAN_FRONTEND=noninteractive
 # Multiarch, for the arm64 libcap and busybox packages.
 if ! dpkg --print-foreign-architectures | grep -qx arm64; then
-	need_root "add the arm64 architecture"
+	need_root toolchain-arm64 "add the arm64 architecture"
 	echo "toolchain-arm64: adding the arm64 architecture to dpkg"
 	dpkg --add-architecture arm64
 	apt-get update -q
 fi
 
-# shellcheck source=scripts/apt-install.sh
-. "$(dirname "$0")/apt-install.sh"
 apt_install_missing toolchain-arm64 "${DEB_PKGS[@]}"
 
 busybox=$TOOLS_DIR/arm64/busybox
