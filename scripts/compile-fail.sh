@@ -9,6 +9,13 @@
 # else). Both are compiled exactly as kbuild compiled the HW queue crate of
 # the given kernel, against that kernel's `kernel` crate.
 #
+# A test with a `//! crate: hw_queue` line exercises the HW queue crate's own
+# abstractions (`hw_queue/iommufd.rs`), which are not in the `kernel` crate:
+# it is compiled as a module of a crate that holds those abstractions, from
+# the source kbuild compiled, as the module `iommufd` beside it, and names
+# them `crate::iommufd::...`. Privacy is then what it is for the HW queue
+# crate's own modules.
+#
 #   compile-fail.sh [--summary FILE] OBJ_DIR TEST_DIR
 #
 # The last line is "N passed, N failed"; --summary also writes the results
@@ -36,6 +43,14 @@ if [ -z "$base" ]; then
 	echo "compile-fail: no rustc command in $cmdfile" >&2
 	exit 2
 fi
+# The crate root kbuild compiled, the last word of the command.
+root=$(sed -n 's|^savedcmd_drivers/iommu/iommufd/hw_queue.o := .* \([^ ]*hw_queue\.rs\) *$|\1|p' "$cmdfile")
+root=$(cd "$obj" && realpath "$root")
+abstractions=$(dirname "$root")/hw_queue/iommufd.rs
+if [ ! -f "$abstractions" ]; then
+	echo "compile-fail: $abstractions missing" >&2
+	exit 2
+fi
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
@@ -48,9 +63,23 @@ for t in "$tests"/*.rs; do
 		failed=$((failed + 1)) results+=("$name fail")
 		continue
 	fi
+	src=$t
+	if grep -q '^//! crate: hw_queue$' "$t"; then
+		src=$out/$name.root.rs
+		# What the test does not use of the abstractions is dead here.
+		cat >"$src" <<-EOF
+		//! Compile-fail test $name, in the HW queue crate.
+		#[allow(dead_code, unused_imports)]
+		#[path = "$abstractions"]
+		mod iommufd;
+		#[allow(dead_code)]
+		#[path = "$t"]
+		mod test;
+		EOF
+	fi
 	run() { # extra rustc arguments
 		(cd "$obj" && eval "$base" -Dwarnings --crate-name "cf_$name" \
-			--out-dir "$out" --emit=obj="$out/$name.o" "$@" "$t") \
+			--out-dir "$out" --emit=obj="$out/$name.o" "$@" "$src") \
 			>"$out/$name.log" 2>&1
 	}
 	if ! run; then

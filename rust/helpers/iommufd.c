@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 
 /*
- * Static inline functions of iommufd's headers. They call into iommufd, so
- * they exist only when iommufd is built in: the driver side's with
- * IOMMUFD=y, the private header's with CONFIG_IOMMUFD_HW_QUEUE_RUST (which
- * depends on IOMMUFD=y).
+ * Static inline functions that the driver side of the iommufd abstractions
+ * (kernel::iommu::iommufd::driver) calls. They call into iommufd, so they
+ * exist only when iommufd is built in, as that module does.
  */
 
 #if IS_BUILTIN(CONFIG_IOMMUFD)
@@ -52,34 +51,5 @@ rust_helper___iommu_copy_struct_to_user(const struct iommu_user_data *dst_data,
 {
 	return __iommu_copy_struct_to_user(dst_data, src_data, data_type,
 					   data_len, min_len);
-}
-#endif
-
-#if IS_ENABLED(CONFIG_IOMMUFD_HW_QUEUE_RUST)
-#include "../../drivers/iommu/iommufd/iommufd_private.h"
-
-__rust_helper void rust_helper_iommufd_put_object(struct iommufd_ctx *ictx,
-						  struct iommufd_object *obj)
-{
-	iommufd_put_object(ictx, obj);
-}
-
-__rust_helper int rust_helper_iommufd_ucmd_respond(struct iommufd_ucmd *ucmd,
-						   size_t cmd_len)
-{
-	return iommufd_ucmd_respond(ucmd, cmd_len);
-}
-
-__rust_helper void
-rust_helper_iommufd_access_detach_internal(struct iommufd_access *access)
-{
-	iommufd_access_detach_internal(access);
-}
-
-__rust_helper void
-rust_helper_iommufd_access_destroy_internal(struct iommufd_ctx *ictx,
-					    struct iommufd_access *access)
-{
-	iommufd_access_destroy_internal(ictx, access);
 }
 #endif

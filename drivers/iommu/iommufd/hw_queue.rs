@@ -17,20 +17,22 @@
 //! the object operations and the file operations call it unchanged, and drivers keep calling
 //! the same exported symbols. The uAPI and every errno are those of the C implementation;
 //! the page array used to check contiguity is bounded (see
-//! [`PinnedAccess::CHUNK_PAGES`](kernel::iommu::iommufd::PinnedAccess::CHUNK_PAGES)),
+//! [`PinnedAccess::CHUNK_PAGES`](iommufd::access::PinnedAccess::CHUNK_PAGES)),
 //! yet lengths whose page array C could not allocate fail as in C ([`range::check_page_array`]).
 
+use crate::iommufd::{
+    destroy_hw_queue,
+    Responded,
+    Ucmd,
+    Viommu, //
+};
 use kernel::{
     bindings,
-    iommu::iommufd::{
-        destroy_hw_queue,
-        Responded,
-        Ucmd,
-        Viommu, //
-    },
-    prelude::*,
+    prelude::*, //
 };
 
+#[path = "hw_queue/iommufd.rs"]
+mod iommufd;
 #[path = "hw_queue/mmap.rs"]
 mod mmap;
 #[path = "hw_queue/range.rs"]

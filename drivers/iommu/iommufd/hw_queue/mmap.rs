@@ -18,6 +18,7 @@
 //! destroy it; a mapping made then would hold a reference on an object being aborted. Upstream
 //! C had that race; "iommufd: Map only mmap regions of published objects" fixes it there.
 
+use crate::iommufd::Ctx;
 use core::{
     ptr::NonNull,
     sync::atomic::{
@@ -28,10 +29,7 @@ use core::{
 use kernel::{
     bindings,
     error::from_result,
-    iommu::iommufd::{
-        driver::MmapType,
-        Ctx, //
-    },
+    iommu::iommufd::driver::MmapType,
     mm::virt::VmaNew,
     prelude::*, //
 };

@@ -5,8 +5,8 @@
 //! [`check_args`] applies the user-visible rules of `IOMMU_HW_QUEUE_ALLOC` on the range, and
 //! [`check_page_array`] the limit of C's page array.
 
+use crate::iommufd::PageSpan;
 use kernel::{
-    iommu::iommufd::PageSpan,
     page::PAGE_SHIFT,
     prelude::*, //
 };

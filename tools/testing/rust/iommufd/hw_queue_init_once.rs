@@ -3,15 +3,14 @@
 //! The driver initializes a HW queue once: a second `init` at another index would leave the
 //! queue in two of the driver's slots, one of them dangling once the queue is destroyed.
 //!
+//! crate: hw_queue
 //! expect: E0382
 
-use kernel::{
-    iommu::iommufd::PinnedHwQueue,
-    prelude::*, //
-};
+use crate::iommufd::hw_queue::PinnedHwQueue;
+use kernel::prelude::*;
 
 /// Initializes a queue at index 0, and again at index 1.
-pub fn init_twice(queue: PinnedHwQueue<'_>) -> Result<u32> {
+pub(crate) fn init_twice(queue: PinnedHwQueue<'_>) -> Result<u32> {
     #[cfg(fail)]
     {
         let queue = queue;

@@ -4,20 +4,21 @@
 //! initialized: one it makes up would have the core publish a queue the driver refused, or
 //! never saw.
 //!
+//! crate: hw_queue
 //! expect: E0451
 
+use crate::iommufd::{
+    hw_queue::InitHwQueue,
+    Responded,
+    Ucmd, //
+};
 use kernel::{
     bindings,
-    iommu::iommufd::{
-        InitHwQueue,
-        Responded,
-        Ucmd, //
-    },
     prelude::*, //
 };
 
 /// Responds with an initialized queue, or with one made up.
-pub fn respond(
+pub(crate) fn respond(
     ucmd: &mut Ucmd<'_, bindings::iommu_hw_queue_alloc>,
     queue: InitHwQueue,
 ) -> Result<Responded> {

@@ -3,20 +3,21 @@
 //! A HW queue object has the size its driver gives for the queue type: safe code cannot allocate
 //! one too small for the driver's structure, which the driver would write past.
 //!
+//! crate: hw_queue
 //! expect: E0061
 
+use crate::iommufd::{
+    hw_queue::NewHwQueue,
+    viommu::HwQueueOps,
+    Ucmd, //
+};
 use kernel::{
     bindings,
-    iommu::iommufd::{
-        HwQueueOps,
-        NewHwQueue,
-        Ucmd, //
-    },
-    prelude::*,
+    prelude::*, //
 };
 
 /// Allocates a queue of type `queue_type`.
-pub fn alloc<'a, 'v>(
+pub(crate) fn alloc<'a, 'v>(
     ucmd: &mut Ucmd<'a, bindings::iommu_hw_queue_alloc>,
     ops: &HwQueueOps<'v>,
     queue_type: u32,

@@ -3,14 +3,15 @@
 //! The registered region type is private to the mmap abstraction: no safe code can build one,
 //! or name it to change its physical address.
 //!
+//! crate: hw_queue
 //! expect: E0603
 
 #[cfg(not(fail))]
-use kernel::iommu::iommufd::ctx::Ctx as MmapRegion;
+use crate::iommufd::ctx::Ctx as MmapRegion;
 #[cfg(fail)]
-use kernel::iommu::iommufd::mmap::MmapRegion;
+use crate::iommufd::mmap::MmapRegion;
 
 /// The size of a region.
-pub fn size() -> usize {
+pub(crate) fn size() -> usize {
     core::mem::size_of::<MmapRegion>()
 }

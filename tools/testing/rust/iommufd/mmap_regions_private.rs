@@ -4,12 +4,13 @@
 //! registered region to point it at another address, nor take one out of the tree and keep it
 //! past its owner's life. (It may remove a region with `unregister_mmap`, which drops it.)
 //!
+//! crate: hw_queue
 //! expect: E0624
 
-use kernel::iommu::iommufd::Ctx;
+use crate::iommufd::Ctx;
 
 /// Removes the region at `offset`, whoever owns it.
-pub fn steal(ctx: &Ctx, offset: usize) -> bool {
+pub(crate) fn steal(ctx: &Ctx, offset: usize) -> bool {
     #[cfg(fail)]
     let stolen = ctx.mmap_regions().erase(offset).is_some();
     #[cfg(not(fail))]

@@ -3,7 +3,7 @@
 //! The vIOMMU, `struct iommufd_viommu`, and its driver's HW queue operations.
 
 use super::object::Object;
-use crate::{
+use kernel::{
     bindings,
     prelude::*,
     types::Opaque, //
@@ -11,7 +11,7 @@ use crate::{
 
 /// A vIOMMU, `struct iommufd_viommu`.
 #[repr(transparent)]
-pub struct Viommu(Opaque<bindings::iommufd_viommu>);
+pub(crate) struct Viommu(Opaque<bindings::iommufd_viommu>);
 
 // SAFETY: `Viommu` wraps `struct iommufd_viommu`, whose first member is `obj`.
 unsafe impl Object for Viommu {}
@@ -28,7 +28,7 @@ impl Viommu {
 
     /// The driver's HW queue operations, if the driver has both of them.
     #[inline]
-    pub fn hw_queue_ops(&self) -> Option<HwQueueOps<'_>> {
+    pub(crate) fn hw_queue_ops(&self) -> Option<HwQueueOps<'_>> {
         // SAFETY: A live vIOMMU has a valid (or null) `ops` that does not change.
         let ops = unsafe { (*self.raw()).ops };
         if ops.is_null() {
@@ -51,7 +51,7 @@ impl Viommu {
 ///
 /// `get_size` and `init_phys` are the `get_hw_queue_size` and `hw_queue_init_phys` operations
 /// of `viommu`'s driver.
-pub struct HwQueueOps<'a> {
+pub(crate) struct HwQueueOps<'a> {
     viommu: &'a Viommu,
     get_size:
         unsafe extern "C" fn(*mut bindings::iommufd_viommu, bindings::iommu_hw_queue_type) -> usize,
@@ -62,7 +62,7 @@ impl<'a> HwQueueOps<'a> {
     /// The size of the driver's HW queue structure for queues of type `queue_type` (a value of
     /// `enum iommu_hw_queue_type`), or 0 if the driver does not support that type.
     #[inline]
-    pub fn queue_size(&self, queue_type: u32) -> usize {
+    pub(crate) fn queue_size(&self, queue_type: u32) -> usize {
         // SAFETY: A driver operation called with its live vIOMMU (type invariants).
         unsafe { (self.get_size)(self.viommu.raw(), bindings::iommu_hw_queue_type(queue_type)) }
     }

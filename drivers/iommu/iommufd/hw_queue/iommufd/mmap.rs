@@ -1,23 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! MMIO regions that an iommufd context hands to user space for `mmap()`.
+//! Regions (MMIO or kernel memory) that an iommufd context hands to user space for `mmap()`.
 //!
-//! A driver registers a region of its hardware on behalf of one of its objects
-//! ([`Ctx::register_mmap`]) and returns the offset to user space, which maps exactly that offset
-//! and length ([`Ctx::mmap_region`]); every VMA mapping it holds a `users` reference on the
-//! owner. The driver removes the region when the owner is destroyed ([`Ctx::unregister_mmap`]).
+//! A driver registers a region of its hardware on behalf of one of its objects through
+//! `_iommufd_alloc_mmap()`, which the crate's entry points turn into [`Ctx::register_mmap`], and
+//! returns the offset to user space, which maps exactly that offset and length
+//! ([`Ctx::mmap_region`]); every VMA mapping it holds a `users` reference on the owner. The driver
+//! removes the region through `_iommufd_destroy_mmap()` when the owner is destroyed
+//! ([`Ctx::unregister_mmap`]).
 //!
 //! The regions themselves stay inside this module: nothing outside can change where a region
 //! points, or keep one past its removal.
 
 use super::{
     ctx::Ctx,
-    driver::MmapType,
     object::UsersRef, //
 };
-use crate::{
+use core::ptr::NonNull;
+use kernel::{
     bindings,
     io::PhysAddr,
+    iommu::iommufd::driver::MmapType,
     maple_tree::MapleTreeAlloc,
     mm::virt::{
         flags,
@@ -29,7 +32,6 @@ use crate::{
     },
     prelude::*,
 };
-use core::ptr::NonNull;
 
 /// A registered region, an entry of a context's `mt_mmap` tree.
 ///
@@ -80,7 +82,7 @@ impl Ctx {
     /// removed the region with [`Ctx::unregister_mmap`], and the range must be memory of type
     /// `ty` that user space may map shared, read and write, for as long as `owner` lives:
     /// uncached for [`MmapType::Mmio`], with the kernel's attributes for [`MmapType::Memory`].
-    pub unsafe fn register_mmap(
+    pub(crate) unsafe fn register_mmap(
         &self,
         owner: NonNull<bindings::iommufd_object>,
         ty: MmapType,
@@ -120,7 +122,11 @@ impl Ctx {
     ///
     /// The region is removed whoever owns it, as in C; fails with `EINVAL` if there was none at
     /// `offset` or it belonged to another object, which is a driver bug.
-    pub fn unregister_mmap(&self, owner: *const bindings::iommufd_object, offset: usize) -> Result {
+    pub(crate) fn unregister_mmap(
+        &self,
+        owner: *const bindings::iommufd_object,
+        offset: usize,
+    ) -> Result {
         match self.mmap_regions().erase(offset) {
             Some(region) if region.owner.as_ptr().cast_const() == owner => Ok(()),
             _ => Err(EINVAL),
@@ -143,7 +149,7 @@ impl Ctx {
     /// The caller must not make `vma` a mixed map afterwards (see
     /// [`VmaNew::io_remap_pfn_range`]); the simplest way is to do nothing more with it.
     #[inline]
-    pub unsafe fn mmap_region(&self, vma: &VmaNew) -> Result {
+    pub(crate) unsafe fn mmap_region(&self, vma: &VmaNew) -> Result {
         let length = vma.end() - vma.start();
         if !page_aligned(length as u64) {
             return Err(EINVAL);

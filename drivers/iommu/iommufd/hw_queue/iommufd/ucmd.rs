@@ -13,14 +13,6 @@ use super::{
         Viommu, //
     },
 };
-use crate::{
-    bindings,
-    error::{
-        from_err_ptr,
-        to_result, //
-    },
-    prelude::*,
-};
 use core::{
     marker::PhantomData,
     mem::size_of,
@@ -30,6 +22,14 @@ use core::{
         Ordering, //
     },
 };
+use kernel::{
+    bindings,
+    error::{
+        from_err_ptr,
+        to_result, //
+    },
+    prelude::*,
+};
 
 /// The command structure of an iommufd ioctl.
 ///
@@ -37,7 +37,7 @@ use core::{
 ///
 /// Implementors must be the uAPI structure that the iommufd core copies in from user space for
 /// one ioctl, so that a handler of that ioctl finds one in its `struct iommufd_ucmd`.
-pub unsafe trait Command {}
+pub(crate) unsafe trait Command {}
 
 // SAFETY: `struct iommu_hw_queue_alloc` is the command of `IOMMU_HW_QUEUE_ALLOC`.
 unsafe impl Command for bindings::iommu_hw_queue_alloc {}
@@ -49,7 +49,7 @@ unsafe impl Command for bindings::iommu_hw_queue_alloc {}
 /// `ucmd` points to the `struct iommufd_ucmd` that the iommufd ioctl dispatcher passed to the
 /// handler of the ioctl whose command is `T`; its `cmd` points to a `T` and its `ictx` to the
 /// file's context. Both stay valid and are used only by this handler for `'a`.
-pub struct Ucmd<'a, T: Command> {
+pub(crate) struct Ucmd<'a, T: Command> {
     ucmd: NonNull<bindings::iommufd_ucmd>,
     _p: PhantomData<&'a mut T>,
 }
@@ -63,7 +63,7 @@ impl<'a, T: Command> Ucmd<'a, T> {
     /// handler of the ioctl whose command is `T`, and the handler must not use it other than
     /// through the returned value for `'a`, which must end before the handler returns.
     #[inline]
-    pub unsafe fn from_raw(ucmd: *mut bindings::iommufd_ucmd) -> Self {
+    pub(crate) unsafe fn from_raw(ucmd: *mut bindings::iommufd_ucmd) -> Self {
         // INVARIANT: As the caller guarantees.
         Self {
             // SAFETY: The dispatcher never passes a null `ucmd`.
@@ -75,7 +75,7 @@ impl<'a, T: Command> Ucmd<'a, T> {
     /// The command copied in from user space; what a handler changes is copied back by
     /// [`Ucmd::respond_hw_queue`].
     #[inline]
-    pub fn cmd(&mut self) -> &mut T {
+    pub(crate) fn cmd(&mut self) -> &mut T {
         // SAFETY: By the type invariants `cmd` points to a `T` only this handler uses, and the
         // `&mut self` borrow makes the reference unique.
         unsafe { &mut *(*self.ucmd.as_ptr()).cmd.cast::<T>() }
@@ -91,7 +91,7 @@ impl<'a, T: Command> Ucmd<'a, T> {
     ///
     /// Fails with `ENOENT` when no vIOMMU has that ID.
     #[inline]
-    pub fn get_viommu(&self, id: u32) -> Result<ObjectRef<'a, Viommu>> {
+    pub(crate) fn get_viommu(&self, id: u32) -> Result<ObjectRef<'a, Viommu>> {
         let ictx = self.ictx();
         // SAFETY: `ictx` is the valid context of this ioctl (type invariants).
         let obj = from_err_ptr(unsafe {
@@ -116,7 +116,7 @@ impl<'a, T: Command> Ucmd<'a, T> {
     /// a second call fails with `EBUSY`.
     ///
     /// [`destroy_hw_queue`]: super::destroy_hw_queue
-    pub fn alloc_hw_queue<'v>(
+    pub(crate) fn alloc_hw_queue<'v>(
         &mut self,
         ops: &HwQueueOps<'v>,
         queue_type: u32,
@@ -134,7 +134,7 @@ impl<'a, T: Command> Ucmd<'a, T> {
         }
         if size < size_of::<bindings::iommufd_hw_queue>() {
             if !WARNED.swap(true, Ordering::Relaxed) {
-                crate::warn_on!(true);
+                kernel::warn_on!(true);
             }
             return Err(EOPNOTSUPP);
         }
@@ -165,11 +165,11 @@ impl Ucmd<'_, bindings::iommu_hw_queue_alloc> {
     /// ID and copies the command back to user space. The core then publishes the queue, or
     /// destroys it if this fails.
     #[inline]
-    pub fn respond_hw_queue(&mut self, queue: InitHwQueue) -> Result<Responded> {
+    pub(crate) fn respond_hw_queue(&mut self, queue: InitHwQueue) -> Result<Responded> {
         self.cmd().out_hw_queue_id = queue.id();
         self.respond()
     }
 }
 
 /// What a handler returns to succeed: it responded to user space.
-pub struct Responded(());
+pub(crate) struct Responded(());

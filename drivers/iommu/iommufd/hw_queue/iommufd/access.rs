@@ -3,7 +3,14 @@
 //! Guest memory pinned through an internal access, `struct iommufd_access`.
 
 use super::viommu::Viommu;
-use crate::{
+use core::{
+    mem::{
+        size_of,
+        MaybeUninit, //
+    },
+    ptr::NonNull,
+};
+use kernel::{
     alloc::{
         flags,
         KVVec, //
@@ -19,13 +26,6 @@ use crate::{
     },
     prelude::*,
 };
-use core::{
-    mem::{
-        size_of,
-        MaybeUninit, //
-    },
-    ptr::NonNull,
-};
 
 /// A range of guest memory rounded out to whole pages, every one of which has an address.
 ///
@@ -34,7 +34,7 @@ use core::{
 /// `aligned_iova` is page aligned, `offset` is less than a page, and when `npages` is not 0,
 /// `aligned_iova + (npages << page_shift) - 1` does not overflow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PageSpan {
+pub(crate) struct PageSpan {
     aligned_iova: u64,
     offset: u64,
     npages: u64,
@@ -48,7 +48,7 @@ impl PageSpan {
     /// `iommufd_hw_queue_alloc_phys()` does), and with `EOVERFLOW` when the last page of the span
     /// would wrap past the end of the address space. So every page of a span has an address.
     #[inline]
-    pub fn new(iova: u64, length: u64, page_shift: u32) -> Result<Self> {
+    pub(crate) fn new(iova: u64, length: u64, page_shift: u32) -> Result<Self> {
         if page_shift >= u64::BITS {
             return Err(EINVAL);
         }
@@ -74,21 +74,9 @@ impl PageSpan {
         })
     }
 
-    /// The start of the range rounded down to a page boundary.
-    #[inline]
-    pub fn aligned_iova(&self) -> u64 {
-        self.aligned_iova
-    }
-
-    /// The offset of the start of the range in its page.
-    #[inline]
-    pub fn offset(&self) -> u64 {
-        self.offset
-    }
-
     /// The number of pages that cover the range.
     #[inline]
-    pub fn npages(&self) -> u64 {
+    pub(crate) fn npages(&self) -> u64 {
         self.npages
     }
 
@@ -96,7 +84,11 @@ impl PageSpan {
     /// `(iova, npages)` in ascending order. The split depends only on the span and
     /// `chunk_pages`, so an unpin can walk exactly the chunks a pin made.
     #[inline]
-    pub fn chunks(&self, chunk_pages: u64, page_shift: u32) -> impl Iterator<Item = (u64, u64)> {
+    pub(crate) fn chunks(
+        &self,
+        chunk_pages: u64,
+        page_shift: u32,
+    ) -> impl Iterator<Item = (u64, u64)> {
         Chunks {
             iova: self.aligned_iova,
             left: self.npages,
@@ -142,7 +134,7 @@ impl Iterator for Chunks {
 /// `access` is an internal access of `ictx`, attached to an IOAS, and `PageSpan::new(iova,
 /// length)` succeeds. Of its chunks split by [`PinnedAccess::CHUNK_PAGES`], the first `pinned`
 /// (all of them, once [`PinnedAccess::pin`] returned it) are pinned once on the access.
-pub struct PinnedAccess {
+pub(crate) struct PinnedAccess {
     ictx: NonNull<bindings::iommufd_ctx>,
     access: NonNull<bindings::iommufd_access>,
     iova: u64,
@@ -158,7 +150,7 @@ type PageSlot = MaybeUninit<*mut bindings::page>;
 /// # Invariants
 ///
 /// Every slot was filled by `iommufd_access_pin_pages` with a page it pinned, still pinned.
-pub struct Pfns<'a>(core::slice::Iter<'a, PageSlot>);
+pub(crate) struct Pfns<'a>(core::slice::Iter<'a, PageSlot>);
 
 impl Iterator for Pfns<'_> {
     type Item = u64;
@@ -178,7 +170,7 @@ impl PinnedAccess {
     /// C; larger ranges take more calls instead of a larger array. Each further call costs a
     /// record of the core's (`struct iopt_pages_access`, 56 bytes) held while the range is
     /// pinned, against C's array of 8 bytes per page, freed at once.
-    pub const CHUNK_PAGES: u64 = 2048;
+    pub(crate) const CHUNK_PAGES: u64 = 2048;
 
     /// The most pages whose array lives on the stack, 128 bytes: queues of up to 64 KiB (most
     /// of them) pin without allocating.
@@ -194,7 +186,7 @@ impl PinnedAccess {
     /// verdict, as when C pins the whole range before checking it; the pin then fails with
     /// `visit`'s first error. Pinning errors are `ENOMEM` and what `iommufd_access_pin_pages`
     /// returns (`ENOENT` for an unmapped range, for instance).
-    pub fn pin(
+    pub(crate) fn pin(
         viommu: &Viommu,
         iova: u64,
         length: u64,
@@ -265,12 +257,6 @@ impl PinnedAccess {
         verdict.map(|()| this)
     }
 
-    /// The pinned range as given to [`PinnedAccess::pin`].
-    #[inline]
-    pub fn range(&self) -> (u64, u64) {
-        (self.iova, self.length)
-    }
-
     #[inline]
     pub(super) fn into_raw(self) -> (*mut bindings::iommufd_access, u64, u64) {
         // `pin` only returns values with every chunk pinned, which `from_raw` assumes.
@@ -333,7 +319,7 @@ impl Drop for PinnedAccess {
 const _: () = assert!(PinnedAccess::CHUNK_PAGES as usize * size_of::<usize>() <= 4 * PAGE_SIZE);
 
 #[cfg(CONFIG_KUNIT)]
-#[macros::kunit_tests(rust_iommufd_page_span)]
+#[kernel::macros::kunit_tests(rust_iommufd_page_span)]
 mod tests {
     use super::*;
 

@@ -27,7 +27,11 @@ use super::{
         Viommu, //
     },
 };
-use crate::{
+use core::{
+    marker::PhantomData,
+    ptr::NonNull, //
+};
+use kernel::{
     bindings,
     error::to_result,
     io::PhysAddr,
@@ -36,10 +40,6 @@ use crate::{
         PAGE_SIZE, //
     },
     prelude::*,
-};
-use core::{
-    marker::PhantomData,
-    ptr::NonNull, //
 };
 
 /// A HW queue object under construction, owned by the ioctl that allocated it.
@@ -51,7 +51,7 @@ use core::{
 /// `init_phys` is that driver's `hw_queue_init_phys` operation.
 ///
 /// [`Ucmd::alloc_hw_queue`]: super::Ucmd::alloc_hw_queue
-pub struct NewHwQueue<'a, 'v> {
+pub(crate) struct NewHwQueue<'a, 'v> {
     hwq: NonNull<bindings::iommufd_hw_queue>,
     viommu: &'v Viommu,
     init_phys: InitPhys,
@@ -87,7 +87,7 @@ impl<'a, 'v> NewHwQueue<'a, 'v> {
     ///
     /// Fails with what [`PinnedAccess::pin`] fails with, and with `EFAULT` if the pinned pages
     /// are not physically contiguous: the IOMMU reads the queue by physical address.
-    pub fn pin(self, iova: u64, length: u64) -> Result<PinnedHwQueue<'a>> {
+    pub(crate) fn pin(self, iova: u64, length: u64) -> Result<PinnedHwQueue<'a>> {
         let mut run = ContigRun::default();
         let pinned = PinnedAccess::pin(self.viommu, iova, length, |pfns: Pfns<'_>| {
             if run.extend(pfns) {
@@ -133,7 +133,7 @@ impl<'a, 'v> NewHwQueue<'a, 'v> {
 /// vIOMMU and to an access pinning the queue's guest memory, physically contiguous from
 /// `base_pa`; `init_phys` is the `hw_queue_init_phys` operation of that vIOMMU's driver, not
 /// called yet.
-pub struct PinnedHwQueue<'a> {
+pub(crate) struct PinnedHwQueue<'a> {
     hwq: NonNull<bindings::iommufd_hw_queue>,
     init_phys: InitPhys,
     base_pa: PhysAddr,
@@ -150,7 +150,7 @@ impl PinnedHwQueue<'_> {
     ///
     /// [`Ucmd::respond_hw_queue`]: super::Ucmd::respond_hw_queue
     #[inline]
-    pub fn init(self, index: u32) -> Result<InitHwQueue> {
+    pub(crate) fn init(self, index: u32) -> Result<InitHwQueue> {
         let hwq = self.hwq.as_ptr();
         // SAFETY: The driver's own operation, called once, on a queue of the size it asked for,
         // attached to its vIOMMU and to guest memory at `base_pa` (type invariants).
@@ -166,14 +166,14 @@ impl PinnedHwQueue<'_> {
 ///
 /// [`Ucmd::respond_hw_queue`]: super::Ucmd::respond_hw_queue
 #[must_use = "the ioctl must respond with the queue, or fail"]
-pub struct InitHwQueue {
+pub(crate) struct InitHwQueue {
     id: u32,
 }
 
 impl InitHwQueue {
     /// The object ID the queue has once published.
     #[inline]
-    pub fn id(&self) -> u32 {
+    pub(crate) fn id(&self) -> u32 {
         self.id
     }
 }
@@ -216,7 +216,7 @@ impl ContigRun {
 /// iommufd core is destroying, so nobody else uses it, and this must be called once for it.
 ///
 /// [`Ucmd::alloc_hw_queue`]: super::Ucmd::alloc_hw_queue
-pub unsafe fn destroy_hw_queue(obj: *mut bindings::iommufd_object) {
+pub(crate) unsafe fn destroy_hw_queue(obj: *mut bindings::iommufd_object) {
     let hwq: *mut bindings::iommufd_hw_queue = obj.cast();
     // SAFETY: `obj` is the first member of a valid `struct iommufd_hw_queue` that only this
     // function uses (safety requirements).
@@ -241,7 +241,7 @@ pub unsafe fn destroy_hw_queue(obj: *mut bindings::iommufd_object) {
 }
 
 #[cfg(CONFIG_KUNIT)]
-#[macros::kunit_tests(rust_iommufd_hw_queue)]
+#[kernel::macros::kunit_tests(rust_iommufd_hw_queue)]
 mod tests {
     use super::*;
 

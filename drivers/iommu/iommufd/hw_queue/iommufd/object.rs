@@ -2,15 +2,15 @@
 
 //! References on iommufd objects, `struct iommufd_object`.
 
-use crate::{
+use core::{
+    marker::PhantomData,
+    ptr::NonNull, //
+};
+use kernel::{
     bindings,
     mm::virt_io::VmaData,
     prelude::*,
     types::ForeignOwnable, //
-};
-use core::{
-    marker::PhantomData,
-    ptr::NonNull, //
 };
 
 /// An iommufd object type that [`ObjectRef`] can hold.
@@ -19,7 +19,7 @@ use core::{
 ///
 /// Implementors must be transparent wrappers of a C structure whose first member is its
 /// `struct iommufd_object`.
-pub unsafe trait Object {}
+pub(crate) unsafe trait Object {}
 
 /// A reference on an iommufd object, taken by a lookup and put when dropped.
 ///
@@ -27,7 +27,7 @@ pub unsafe trait Object {}
 ///
 /// `obj` is a live object of `ictx` on which this value holds one `users` and one `wait_cnt`
 /// reference, as `iommufd_get_object` returns it.
-pub struct ObjectRef<'a, O: Object> {
+pub(crate) struct ObjectRef<'a, O: Object> {
     ictx: NonNull<bindings::iommufd_ctx>,
     obj: NonNull<O>,
     _p: PhantomData<&'a O>,
@@ -79,7 +79,7 @@ impl<O: Object> Drop for ObjectRef<'_, O> {
 /// # Invariants
 ///
 /// The pointer is a live object on which this value holds one `users` reference.
-pub struct UsersRef(NonNull<bindings::iommufd_object>);
+pub(crate) struct UsersRef(NonNull<bindings::iommufd_object>);
 
 // SAFETY: A `UsersRef` only ever touches the object's atomic `users` count (to take and to put
 // the reference it holds), which any thread may do; the object may be released from any thread.
@@ -119,7 +119,7 @@ impl Drop for UsersRef {
 }
 
 /// A [`UsersRef`] owned by C code (a VMA's private data), borrowed.
-pub struct BorrowedUsersRef<'a> {
+pub(crate) struct BorrowedUsersRef<'a> {
     obj: NonNull<bindings::iommufd_object>,
     _p: PhantomData<&'a UsersRef>,
 }
@@ -174,7 +174,7 @@ impl VmaData for UsersRef {
 }
 
 #[cfg(CONFIG_KUNIT)]
-#[macros::kunit_tests(rust_iommufd_object)]
+#[kernel::macros::kunit_tests(rust_iommufd_object)]
 mod tests {
     use super::*;
 
