@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Build every step of the exported series ($SERIES): a copy of the base
-# tree gets the patches one at a time, and after each the Rust
-# configuration ($CONFIG, a full .config) is built, so that bisecting
-# through the series never meets a tree that does not build. Symbols that
+# tree gets the patches one at a time, and after each a configuration
+# ($CONFIG, a full .config, whose architecture the make command names) is
+# built, with its kernel image $IMAGE (bzImage by default), so that
+# bisecting through the series never meets a tree that does not build. Symbols that
 # a patch has yet to add are dropped by olddefconfig and come back from
 # $CONFIG once they exist. Incremental: one tree and one object directory
 # under $DIR, so a step rebuilds what its patch touched.
@@ -30,7 +31,7 @@ for p in "$SERIES"/*.patch; do
 	cp "$CONFIG" "$obj/.config"
 	start=$(date +%s)
 	if "${kmake[@]}" -C "$tree" O="$obj" olddefconfig >/dev/null &&
-	   "${kmake[@]}" -C "$tree" O="$obj" bzImage modules >"$DIR/$n.log" 2>&1; then
+	   "${kmake[@]}" -C "$tree" O="$obj" "${IMAGE:-bzImage}" modules >"$DIR/$n.log" 2>&1; then
 		echo "bisect: $name builds ($(( $(date +%s) - start )) s)"
 	else
 		echo "bisect: $name does not build, see $DIR/$n.log" >&2

@@ -371,7 +371,7 @@ TEST_F(hw_queue, large)
 	test_err_ioctl_ioas_unmap(EBUSY, iova, len);
 	test_ioctl_destroy(qid);
 	test_ioctl_ioas_unmap(iova, len);
-	munmap(huge, len);
+	hwq_contiguous_free(huge, len);
 }
 
 /*

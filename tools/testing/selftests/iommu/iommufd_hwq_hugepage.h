@@ -9,7 +9,8 @@
  * freed some before leaves them in reverse). So this maps a few hugepages
  * more than asked for, reads their frame numbers from /proc/self/pagemap,
  * and moves a run of physically adjacent ones, in physical order, to an
- * address range of their own with mremap().
+ * address range of their own with mremap(). With 64 KiB pages a PMD
+ * hugepage (512 MiB) is used instead when there is one.
  */
 #ifndef __IOMMUFD_HWQ_HUGEPAGE_H
 #define __IOMMUFD_HWQ_HUGEPAGE_H
@@ -81,8 +82,19 @@ static char *hwq_hugepages_move(const struct hwq_hugepage *hp, size_t want)
 }
 
 /*
+ * The PMD of 64 KiB pages maps 512 MiB: with them, one such hugepage (the
+ * runner reserves one) holds any queue the tests make, contiguous by
+ * construction, where a run of adjacent 2 MiB ones depends on the boot.
+ */
+#define HWQ_PMD_HUGEPAGE_SIZE_64K (512UL << 20)
+#ifndef MAP_HUGE_SHIFT
+#define MAP_HUGE_SHIFT 26
+#endif
+#define HWQ_MAP_HUGE_512MB (29U << MAP_HUGE_SHIFT)
+
+/*
  * @length bytes of zeroed, physically contiguous hugepage memory, @length a
- * multiple of HWQ_HUGEPAGE_SIZE; free it with munmap(p, @length). NULL if
+ * multiple of HWQ_HUGEPAGE_SIZE; free it with hwq_contiguous_free(). NULL if
  * the kernel has too few hugepages, no run of adjacent ones is long enough,
  * or the frame numbers cannot be read.
  */
@@ -96,6 +108,16 @@ static void *hwq_contiguous_hugepages(size_t length)
 
 	if (!want)
 		return NULL;
+	if (sysconf(_SC_PAGE_SIZE) == 64 * 1024 &&
+	    length <= HWQ_PMD_HUGEPAGE_SIZE_64K) {
+		map = mmap(NULL, HWQ_PMD_HUGEPAGE_SIZE_64K,
+			   PROT_READ | PROT_WRITE,
+			   MAP_SHARED | MAP_ANONYMOUS | MAP_HUGETLB |
+				   HWQ_MAP_HUGE_512MB,
+			   -1, 0);
+		if (map != MAP_FAILED)
+			return memset(map, 0, length);
+	}
 	/* As many spare hugepages as the kernel has, up to the slack */
 	for (extra = HWQ_HUGEPAGE_SLACK;; extra--) {
 		map = mmap(NULL, (want + extra) * HWQ_HUGEPAGE_SIZE,
@@ -135,6 +157,14 @@ static void *hwq_contiguous_hugepages(size_t length)
 	/* The hugepages not moved */
 	munmap(map, n * HWQ_HUGEPAGE_SIZE);
 	return found;
+}
+
+/* Frees what hwq_contiguous_hugepages(@length) returned */
+static void hwq_contiguous_free(void *p, size_t length)
+{
+	/* A hugetlb mapping is unmapped in whole hugepages */
+	if (munmap(p, length))
+		munmap(p, HWQ_PMD_HUGEPAGE_SIZE_64K);
 }
 
 #endif
