@@ -107,8 +107,7 @@ static unsigned int below(uint64_t *s, unsigned int n)
 static void violate(struct vmm *v, const char *fmt, uint32_t a, uint32_t b)
 {
 	__atomic_add_fetch(&v->violations, 1, __ATOMIC_RELAXED);
-	if (!v->child)
-		snprintf(v->violation, sizeof(v->violation), fmt, a, b);
+	snprintf(v->violation, sizeof(v->violation), fmt, a, b);
 }
 
 /* Under the lock: an ID the kernel just gave must not be one we hold */
@@ -696,6 +695,10 @@ static void child_vmm(bool cmdqv, unsigned long seed)
 	usleep(1000 * below(&rng, 100));
 	/* The threads' next calls get EBADF, or hit whatever reuses the fd */
 	close(v->fd);
+	/* The parent only learns the exit status: say what was seen */
+	if (v->violations)
+		fprintf(stderr, "# child VMM (seed %lu): %lu violations, the last: %s\n",
+			seed, v->violations, v->violation);
 	_exit(v->violations ? 1 : 0);
 }
 
