@@ -40,7 +40,7 @@ WORK_SRC := $(BUILD)/linux
 # page sizes.
 CONFIGS ?= rust c
 ARM64_CONFIGS ?= rust-arm64-64k c-arm64-64k rust-arm64 c-arm64
-UPSTREAM_SKIP ?= $(foreach c,$(filter rust-arm64%,$(CONFIGS)),$(if $(filter c$(patsubst rust%,%,$(c)),$(CONFIGS)),,$(c)))
+UPSTREAM_SKIP ?= $(foreach c,$(filter rust-arm64%,$(CONFIGS)),$(if $(filter $(call cfg_sibling,$(c)),$(CONFIGS)),,$(c)))
 RUN_CONFIG ?= rust
 JOBS ?= 3
 
@@ -90,10 +90,7 @@ COMPILE_FAIL_DIR := $(REPO)/tools/testing/rust/iommufd
 COMPILE_FAIL_SUMMARY := $(BUILD)/runs/compile-fail/summary.txt
 CHECK_EXTRA := $(if $(and $(filter rust,$(CONFIGS)),$(if $(TESTS),,y)),$(COMPILE_FAIL_SUMMARY))
 
-# What arm64 kernels need besides, when the run has one.
-ARM64_TOOLCHAIN = $(if $(filter arm64,$(ARCHES)),toolchain-arm64)
-
-check: $(ARM64_TOOLCHAIN) kernels selftests
+check: kernels selftests
 	rm -f $(COMPILE_FAIL_SUMMARY)
 	$(if $(CHECK_EXTRA),$(REPO)/scripts/compile-fail.sh --summary $(COMPILE_FAIL_SUMMARY) \
 		$(BUILD)/obj-rust $(COMPILE_FAIL_DIR) || true)
@@ -102,7 +99,7 @@ check: $(ARM64_TOOLCHAIN) kernels selftests
 
 # The arm64 kernels (see ARM64_CONFIGS), with the same runner and judge;
 # each page size is compared Rust against C on its own.
-check-arm64: toolchain-arm64
+check-arm64:
 	$(MAKE) check CONFIGS="$(ARM64_CONFIGS)"
 
 compile-fail:
@@ -111,7 +108,7 @@ compile-fail:
 
 run: RUN_MODE := run
 run:
-	$(MAKE) CONFIGS=$(RUN_CONFIG) $(if $(findstring arm64,$(RUN_CONFIG)),toolchain-arm64) kernels selftests
+	$(MAKE) CONFIGS=$(RUN_CONFIG) kernels selftests
 	$(REPO)/scripts/check.sh --verbose --run \
 		$(RUN_CONFIG):$(call cfg_image,$(RUN_CONFIG))
 
@@ -220,7 +217,10 @@ define demo_for
 
 endef
 
-demo:
+# The arm64 test programs and demo need the arm64 toolchain; every target
+# that boots a kernel builds them, so it is installed here when a run has an
+# arm64 kernel.
+demo: $(if $(filter arm64,$(ARCHES)),toolchain-arm64)
 	@test -n "$(CARGO)" || { echo "demo: no cargo; install Rust with rustup" >&2; exit 1; }
 	$(foreach a,$(ARCHES),$(call demo_for,$(a)))
 
