@@ -62,6 +62,7 @@ struct slot {
 struct vmm {
 	int fd;
 	bool cmdqv, child;
+	bool closed;		/* children: the file is (being) closed */
 	uint32_t ioas_id, dev_id, parent_id;
 	pthread_mutex_t lock;
 	struct slot viommu[NR_VIOMMUS];
@@ -74,7 +75,7 @@ struct vmm {
 	unsigned long seed;
 	unsigned long ops, violations;
 	unsigned long unloads, children, killed;
-	unsigned long viommus, queues, commands, aborted;
+	unsigned long viommus, queues, commands, aborted, recycled;
 	char violation[256];
 };
 
@@ -265,6 +266,39 @@ static void op_viommu_destroy(struct vmm *v, uint64_t *rng)
 	pthread_mutex_unlock(&v->lock);
 }
 
+/*
+ * Destroys an object, or leaves it for the teardown: a vEVENTQ's file may live
+ * on in a child forked meanwhile, and hold it; a queue that is not tracked may
+ * have a later index depending on it.
+ */
+static void destroy_or_leave(struct vmm *v, uint32_t id)
+{
+	if (!_test_ioctl_destroy(v->fd, id))
+		return;
+	pthread_mutex_lock(&v->lock);
+	if (v->nr_leftover < ARRAY_SIZE(v->leftover))
+		v->leftover[v->nr_leftover++] = id;
+	else
+		violate(v, "too many objects left over (%u) %u", id, 0);
+	pthread_mutex_unlock(&v->lock);
+}
+
+/*
+ * Under the lock: the slot of the held vIOMMU @id. Between reading a slot's
+ * ID and the queue allocation on it, that vIOMMU may have been destroyed and
+ * its ID given to a new vIOMMU in another slot.
+ */
+static int viommu_slot(struct vmm *v, uint32_t id)
+{
+	unsigned int i;
+
+	for (i = 0; i < NR_VIOMMUS; i++)
+		if ((v->viommu[i].state == LIVE || v->viommu[i].state == BUSY) &&
+		    v->viommu[i].id == id)
+			return i;
+	return -1;
+}
+
 static void op_queue_alloc(struct vmm *v, uint64_t *rng)
 {
 	struct iommu_hw_queue_alloc cmd = { .size = sizeof(cmd) };
@@ -301,14 +335,18 @@ static void op_queue_alloc(struct vmm *v, uint64_t *rng)
 	__atomic_add_fetch(&v->queues, 1, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&v->lock);
 	check_new_id(v, cmd.out_hw_queue_id);
-	if (v->viommu[vi].id != cmd.viommu_id ||
-	    (v->viommu[vi].state != LIVE && v->viommu[vi].state != BUSY)) {
+	if (v->viommu[vi].id != cmd.viommu_id)
+		v->recycled++;
+	vi = viommu_slot(v, cmd.viommu_id);
+	if (vi < 0) {
 		/*
 		 * The vIOMMU was destroyed after we read its ID, and the ID
 		 * went to a vIOMMU still being recorded: not ours to track.
+		 * Once recorded, a queue of another thread's may depend on
+		 * this one; then the teardown destroys it.
 		 */
 		pthread_mutex_unlock(&v->lock);
-		_test_ioctl_destroy(v->fd, cmd.out_hw_queue_id);
+		destroy_or_leave(v, cmd.out_hw_queue_id);
 		release(v, &v->queue[i], FREE);
 		return;
 	}
@@ -332,22 +370,6 @@ static void op_queue_destroy(struct vmm *v, uint64_t *rng)
 	/* EBUSY while a later index of the selftest's depends on it */
 	ret = _test_ioctl_destroy(v->fd, v->queue[i].id);
 	release(v, &v->queue[i], ret ? LIVE : FREE);
-}
-
-/*
- * Destroys a vDEVICE or a vEVENTQ, or leaves it for the teardown: a vEVENTQ's
- * file may live on in a child forked meanwhile, and hold it.
- */
-static void destroy_or_leave(struct vmm *v, uint32_t id)
-{
-	if (!_test_ioctl_destroy(v->fd, id))
-		return;
-	pthread_mutex_lock(&v->lock);
-	if (v->nr_leftover < ARRAY_SIZE(v->leftover))
-		v->leftover[v->nr_leftover++] = id;
-	else
-		violate(v, "too many objects left over (%u) %u", id, 0);
-	pthread_mutex_unlock(&v->lock);
 }
 
 /* vDEVICE and vEVENTQ: allocated, used and destroyed in one go */
@@ -510,8 +532,10 @@ static void op_guest(struct vmm *v, uint64_t *rng)
 	page = mmap(NULL, length, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd,
 		    offset);
 	if (page == MAP_FAILED) {
-		violate(v, "mmap of held vIOMMU %u failed (%u)",
-			v->viommu[vi].id, errno);
+		/* A child's threads may still run after it closed the file */
+		if (!__atomic_load_n(&v->closed, __ATOMIC_ACQUIRE))
+			violate(v, "mmap of held vIOMMU %u failed (%u)",
+				v->viommu[vi].id, errno);
 		goto out;
 	}
 	k = v->queue[q].index;
@@ -694,6 +718,7 @@ static void child_vmm(bool cmdqv, unsigned long seed)
 	}
 	usleep(1000 * below(&rng, 100));
 	/* The threads' next calls get EBADF, or hit whatever reuses the fd */
+	__atomic_store_n(&v->closed, true, __ATOMIC_RELEASE);
 	close(v->fd);
 	/* The parent only learns the exit status: say what was seen */
 	if (v->violations)
@@ -780,6 +805,12 @@ static int module_refcnt(void)
 	return n > 0 ? atoi(buf) : -1;
 }
 
+/* For the teardown's report: why an object cannot be destroyed */
+static const char *why_not(int fd, uint32_t id)
+{
+	return _test_ioctl_destroy(fd, id) ? strerror(errno) : "destroyed now";
+}
+
 TEST_F_TIMEOUT(stress, race, 3600)
 {
 	const char *s = getenv("HWQ_SECONDS");
@@ -801,13 +832,22 @@ TEST_F_TIMEOUT(stress, race, 3600)
 		       v->viommus, v->queues, v->commands, v->unloads);
 	ksft_print_msg("%lu allocations aborted for a read-only command\n",
 		       v->aborted);
+	ksft_print_msg("%lu queues allocated on a vIOMMU ID given to another slot\n",
+		       v->recycled);
 	ASSERT_EQ(0, v->violations) TH_LOG("%s", v->violation);
 
-	/* Tear down: queues first, then vIOMMUs, until nothing is left */
-	for (i = 0; i < v->nr_leftover; i++)
-		_test_ioctl_destroy(v->fd, v->leftover[i]);
+	/*
+	 * Tear down: what was left over, queues, then vIOMMUs, until nothing
+	 * is left
+	 */
 	while (progress) {
 		progress = false;
+		for (i = 0; i < v->nr_leftover; i++)
+			if (v->leftover[i] &&
+			    !_test_ioctl_destroy(v->fd, v->leftover[i])) {
+				v->leftover[i] = 0;
+				progress = true;
+			}
 		for (i = 0; i < NR_QUEUES; i++)
 			if (v->queue[i].state == LIVE &&
 			    !_test_ioctl_destroy(v->fd, v->queue[i].id)) {
@@ -821,10 +861,18 @@ TEST_F_TIMEOUT(stress, race, 3600)
 				progress = true;
 			}
 	}
+	for (i = 0; i < v->nr_leftover; i++)
+		ASSERT_EQ(0, v->leftover[i])
+			TH_LOG("object %u: %s", v->leftover[i],
+			       why_not(v->fd, v->leftover[i]));
 	for (i = 0; i < NR_QUEUES; i++)
-		ASSERT_EQ(FREE, v->queue[i].state);
+		ASSERT_EQ(FREE, v->queue[i].state)
+			TH_LOG("queue %u: %s", v->queue[i].id,
+			       why_not(v->fd, v->queue[i].id));
 	for (i = 0; i < NR_VIOMMUS; i++)
-		ASSERT_EQ(FREE, v->viommu[i].state);
+		ASSERT_EQ(FREE, v->viommu[i].state)
+			TH_LOG("vIOMMU %u: %s", v->viommu[i].id,
+			       why_not(v->fd, v->viommu[i].id));
 	/* Nothing pins the guest memory any more */
 	ASSERT_EQ(0, _test_ioctl_ioas_unmap(v->fd, v->ioas_id, 0, UINT64_MAX,
 					    NULL));
