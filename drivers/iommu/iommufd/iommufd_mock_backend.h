@@ -30,6 +30,10 @@ struct module;
  * @viommu_init: As &iommu_ops.viommu_init. The mock then installs a copy of
  *               @viommu_ops whose destroy also releases the backend module.
  * @viommu_ops: The operations of the backend's vIOMMUs; destroy is required.
+ * @probe: Optional, with @remove: binds a device that the backend created
+ *         (iommufd_mock_backend_dev_add()), returning the driver data that
+ *         @remove gets, or an ERR_PTR().
+ * @remove: Unbinds such a device, before it goes.
  *
  * Each hook gets the @priv given at registration first, where a driver's
  * iommu_ops would find its instance from the device.
@@ -48,12 +52,22 @@ struct iommufd_mock_backend {
 			   struct iommu_domain *parent_domain,
 			   const struct iommu_user_data *user_data);
 	const struct iommufd_viommu_ops *viommu_ops;
+	void *(*probe)(void *priv, struct device *dev);
+	void (*remove)(void *priv, struct device *dev, void *data);
 };
 
 /* EBUSY if another backend is registered */
 int iommufd_mock_backend_register(const struct iommufd_mock_backend *backend,
 				  struct module *owner, void *priv);
 void iommufd_mock_backend_unregister(const struct iommufd_mock_backend *backend);
+
+/*
+ * Creates a device of the flavour bound to the backend's driver, whose @probe
+ * it calls; the device lives until it is removed through the driver's sysfs
+ * "remove" attribute or the backend unregisters. ENODEV while no backend
+ * with @probe is registered, or the error that @probe returned.
+ */
+int iommufd_mock_backend_dev_add(void);
 
 /* The physical stream ID of a device of the flavour; EINVAL for others */
 int iommufd_mock_dev_sid(struct device *dev, u32 *sid);

@@ -25,11 +25,14 @@
 //! - [`caches`]: what the commands do: they reach the ATCs of the mock devices, and a log of
 //!   the invalidations that debugfs shows (`tegra241_cmdqv_emu/invalidations`);
 //! - [`viommu`]: the vIOMMU driver that VMMs reach through iommufd, serving the selftest's mock
-//!   devices created with `MOCK_FLAGS_DEVICE_TEGRA241_CMDQV`.
+//!   devices created with `MOCK_FLAGS_DEVICE_TEGRA241_CMDQV`;
+//! - [`vfio`] and [`pci`]: the module's own devices behind the emulated SMMU, which VMMs get
+//!   through VFIO as PCI functions.
 //!
 //! At load it powers the emulated CMDQV on and enables it, as a driver's probe would, then
-//! registers as the backend of those mock devices; it can be unloaded once no vIOMMU of it is
-//! left.
+//! registers as the backend of those mock devices and creates `devices` (default 1) of its own;
+//! it can be unloaded once no vIOMMU of it is left and none of its devices is bound to an
+//! iommufd.
 
 use kernel::{
     debugfs::{
@@ -49,6 +52,8 @@ mod cmd;
 mod engine;
 #[path = "tegra241_cmdqv_emu/hw.rs"]
 mod hw;
+#[path = "tegra241_cmdqv_emu/pci.rs"]
+mod pci;
 #[path = "tegra241_cmdqv_emu/queue.rs"]
 mod queue;
 #[path = "tegra241_cmdqv_emu/regs.rs"]
@@ -59,6 +64,8 @@ mod ring;
 mod smmu;
 #[path = "tegra241_cmdqv_emu/ste.rs"]
 mod ste;
+#[path = "tegra241_cmdqv_emu/vfio.rs"]
+mod vfio;
 #[path = "tegra241_cmdqv_emu/vintf.rs"]
 mod vintf;
 #[path = "tegra241_cmdqv_emu/viommu.rs"]
@@ -78,6 +85,12 @@ module! {
     description: "Emulated Tegra241 CMDQV for the iommufd selftest",
     license: "GPL",
     imports_ns: ["IOMMUFD"],
+    params: {
+        devices: u32 {
+            default: 1,
+            description: "Devices behind the emulated SMMU created at load (VFIO devices)",
+        },
+    },
 }
 
 struct Tegra241CmdqvEmu {
@@ -104,8 +117,12 @@ impl kernel::Module for Tegra241CmdqvEmu {
             debugfs.read_only_file(c"invalidations", LogFile(cmdqv.caches().clone())),
             GFP_KERNEL,
         )?;
-        // Last: from here on, the selftest's devices of the flavour reach the module.
+        // From here on, the selftest's devices of the flavour reach the module.
         let registration = mock::Registration::new(module, cmdqv.clone())?;
+        // The module's own devices, which dropping the registration removes.
+        for _ in 0..*module_parameters::devices.value() {
+            mock::add_device()?;
+        }
         pr_info!(
             "version 1, {} VINTFs of {} LVCMDQs and {} SID slots\n",
             geometry.vintfs,

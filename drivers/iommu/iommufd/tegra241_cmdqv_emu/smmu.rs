@@ -27,7 +27,7 @@ pub(crate) const CMDQ_BATCH_ENTRIES: usize = usize::BITS as usize;
 bitfield! {
     /// `SMMU_IDR0`: the features of the SMMU.
     pub(crate) struct Idr0(u32) {
-        /// Stream table format: 2 for two levels.
+        /// Stream table format: 1 for two levels (`IDR0_ST_LVL_2LVL`).
         28:27 st_lvl;
         /// Stall model: 1 for no stalls.
         25:24 stall_model;
@@ -131,7 +131,7 @@ bitfield! {
 /// What `IOMMU_GET_HW_INFO` reports of the SMMU by default.
 pub(crate) fn hw_info() -> uapi::iommu_hw_info_arm_smmuv3 {
     let idr0 = Idr0::zeroed()
-        .with_const_st_lvl::<2>()
+        .with_const_st_lvl::<1>()
         .with_const_stall_model::<1>()
         .with_const_ttendian::<2>()
         .with_cd2l(true)
@@ -181,6 +181,8 @@ mod tests {
         // S1P, S2P and AArch64 tables (TTF = 2 at bits 3:2).
         assert_eq!(info.idr[0] & 0xf, 0b1011);
         assert_eq!(Idr1::from(info.idr[1]).cmdqs().get(), CMDQS);
+        // A two-level stream table: ST_LEVEL (bits 28:27) is 1, `IDR0_ST_LVL_2LVL`.
+        assert_eq!((info.idr[0] >> 27) & 0x3, 1);
         assert_eq!(info.aidr, 0x2);
         assert_eq!(info.iidr & 0xfff, 0x43b);
     }

@@ -34,6 +34,7 @@ use super::{
         validate_vste,
         NestedSte, //
     },
+    vfio::BoundFunction,
     vintf::{
         self,
         Geometry,
@@ -41,7 +42,10 @@ use super::{
     },
 };
 use kernel::{
-    device::Device,
+    device::{
+        Bound,
+        Device, //
+    },
     io::PhysAddr,
     iommu::iommufd::driver::{
         mock::{
@@ -481,6 +485,15 @@ fn invalidate_blocks(
 }
 
 impl Backend for CmdqvViommu {
+    type DeviceData = BoundFunction;
+
+    fn probe(
+        _cmdqv: ArcBorrow<'_, CmdqvDev>,
+        dev: &Device<Bound>,
+    ) -> Result<Pin<KBox<BoundFunction>>> {
+        BoundFunction::new(dev)
+    }
+
     fn hw_info(cmdqv: ArcBorrow<'_, CmdqvDev>, _dev: &Device, data_type: u32) -> Result<HwInfo> {
         // Upstream's arm_smmu_hw_info(), then tegra241_cmdqv_hw_info() for its own type.
         match data_type {

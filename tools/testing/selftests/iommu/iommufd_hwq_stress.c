@@ -37,7 +37,6 @@
 #include "iommufd_utils.h"
 #include "iommufd_tegra241_cmdqv_utils.h"
 
-#define MODULE_NAME "tegra241_cmdqv_emu"
 #define NR_VIOMMUS 3
 #define NR_QUEUES 8
 #define NR_WORKERS 3
@@ -575,32 +574,14 @@ out:
 	pthread_mutex_unlock(&v->lock);
 }
 
-static int delete_module(const char *name)
-{
-	return syscall(SYS_delete_module, name, O_NONBLOCK);
-}
-
-static int load_module(void)
-{
-	const char *path = getenv("TEGRA241_CMDQV_EMU_KO");
-	int fd, ret;
-
-	fd = open(path ? path : "/modules/" MODULE_NAME ".ko", O_RDONLY);
-	if (fd < 0)
-		return -1;
-	ret = syscall(SYS_finit_module, fd, "", 0);
-	close(fd);
-	return ret;
-}
-
 /* Unloads the backend if nothing holds it, and loads it back */
 static void op_module(struct vmm *v, uint64_t *rng)
 {
-	if (delete_module(MODULE_NAME))
+	if (cmdqv_unload())
 		return;
 	__atomic_add_fetch(&v->unloads, 1, __ATOMIC_RELAXED);
 	usleep(below(rng, 2000));
-	if (load_module())
+	if (cmdqv_load())
 		violate(v, "reloading the module failed (%u) %u", errno, 0);
 }
 
@@ -797,7 +778,7 @@ static int module_refcnt(void)
 	char buf[16] = {};
 	int fd, n;
 
-	fd = open("/sys/module/" MODULE_NAME "/refcnt", O_RDONLY);
+	fd = open("/sys/module/" CMDQV_MODULE "/refcnt", O_RDONLY);
 	if (fd < 0)
 		return -1;
 	n = read(fd, buf, sizeof(buf) - 1);

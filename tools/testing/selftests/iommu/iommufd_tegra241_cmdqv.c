@@ -21,8 +21,6 @@
 #include "iommufd_hwq_race.h"
 #include "iommufd_ptdump.h"
 
-#define MODULE_NAME "tegra241_cmdqv_emu"
-#define MODULE_PATH "/modules/" MODULE_NAME ".ko"
 #define CMDQV_FLAG MOCK_FLAGS_DEVICE_TEGRA241_CMDQV
 #define VIOMMU_TYPE IOMMU_VIOMMU_TYPE_TEGRA241_CMDQV
 #define QUEUE_TYPE IOMMU_HW_QUEUE_TYPE_TEGRA241_CMDQV
@@ -49,7 +47,7 @@
  * The emulated SMMU's log of the invalidations it executed, one per line:
  * "<seq> <source>: <command as the SMMU got it>"
  */
-#define LOG_PATH "/sys/kernel/debug/" MODULE_NAME "/invalidations"
+#define LOG_PATH "/sys/kernel/debug/" CMDQV_MODULE "/invalidations"
 #define LOG_MAX 64
 
 struct log_line {
@@ -149,24 +147,6 @@ static int alloc_nested(int fd, uint32_t dev_id, uint32_t viommu_id,
 	return _test_cmd_hwpt_alloc(fd, dev_id, viommu_id, 0, flags, hwpt_id,
 				    IOMMU_HWPT_DATA_ARM_SMMUV3, &data,
 				    sizeof(data));
-}
-
-static int delete_module(const char *name)
-{
-	return syscall(SYS_delete_module, name, O_NONBLOCK);
-}
-
-static int load_module(void)
-{
-	const char *path = getenv("TEGRA241_CMDQV_EMU_KO");
-	int fd, ret;
-
-	fd = open(path ? path : MODULE_PATH, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	ret = syscall(SYS_finit_module, fd, "", 0);
-	close(fd);
-	return ret;
 }
 
 /* A VMM with one device: an IOAS, the device, a nesting parent */
@@ -1397,18 +1377,18 @@ TEST_F(cmdqv, module_lifetime)
 
 	ASSERT_EQ(0, alloc_viommu(self->fd, self->dev_id, self->parent_id,
 				  &data, sizeof(data), &viommu_id));
-	EXPECT_ERRNO(EWOULDBLOCK, delete_module(MODULE_NAME));
+	EXPECT_ERRNO(EWOULDBLOCK, cmdqv_unload());
 	page = mmap(NULL, data.out_vintf_mmap_length, PROT_READ | PROT_WRITE,
 		    MAP_SHARED, self->fd, data.out_vintf_mmap_offset);
 	ASSERT_NE(MAP_FAILED, page);
 	/* The mapping holds the vIOMMU, which holds the module */
 	EXPECT_ERRNO(EBUSY, _test_ioctl_destroy(self->fd, viommu_id));
-	EXPECT_ERRNO(EWOULDBLOCK, delete_module(MODULE_NAME));
+	EXPECT_ERRNO(EWOULDBLOCK, cmdqv_unload());
 	ASSERT_EQ(0, munmap(page, data.out_vintf_mmap_length));
 	test_ioctl_destroy(viommu_id);
 
 	/* Nothing of it is left: it unloads */
-	ASSERT_EQ(0, delete_module(MODULE_NAME));
+	ASSERT_EQ(0, cmdqv_unload());
 	test_err_mock_domain_flags(EOPNOTSUPP, self->ioas_id, CMDQV_FLAG,
 				   &stdev_id, NULL);
 	/* Its device, created before, gets no vIOMMU now */
@@ -1417,8 +1397,8 @@ TEST_F(cmdqv, module_lifetime)
 					      sizeof(data), &viommu_id));
 
 	/* Loaded again, it serves again */
-	ASSERT_EQ(0, load_module());
-	EXPECT_ERRNO(EEXIST, load_module());
+	ASSERT_EQ(0, cmdqv_load());
+	EXPECT_ERRNO(EEXIST, cmdqv_load());
 	memset(&data, 0, sizeof(data));
 	ASSERT_EQ(0, alloc_viommu(self->fd, self->dev_id, self->parent_id,
 				  &data, sizeof(data), &viommu_id));

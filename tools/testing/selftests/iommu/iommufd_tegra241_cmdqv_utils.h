@@ -7,7 +7,9 @@
 #ifndef __IOMMUFD_TEGRA241_CMDQV_UTILS_H
 #define __IOMMUFD_TEGRA241_CMDQV_UTILS_H
 
+#include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 
 /* After iommufd_utils.h, whose buffer it sets up */
 
@@ -99,6 +101,32 @@ static bool cmdqv_backend_present(void)
 }
 
 #define CMDQV_SKIP_MSG "no Tegra241 CMDQV backend: load tegra241_cmdqv_emu.ko"
+
+#define CMDQV_MODULE "tegra241_cmdqv_emu"
+
+/* Unloads the backend if nothing holds it (EWOULDBLOCK otherwise) */
+static inline int cmdqv_unload(void)
+{
+	return syscall(SYS_delete_module, CMDQV_MODULE, O_NONBLOCK);
+}
+
+/*
+ * Loads the backend from $TEGRA241_CMDQV_EMU_KO, by default where the test
+ * runner puts it
+ */
+static inline int cmdqv_load(void)
+{
+	const char *path = getenv("TEGRA241_CMDQV_EMU_KO");
+	int fd, ret;
+
+	fd = open(path ? path : "/modules/" CMDQV_MODULE ".ko",
+		  O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ret = syscall(SYS_finit_module, fd, "", 0);
+	close(fd);
+	return ret;
+}
 
 static __attribute__((constructor)) void setup_buffers(void)
 {

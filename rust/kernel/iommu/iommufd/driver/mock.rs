@@ -18,22 +18,48 @@ use super::{
 };
 use crate::{
     bindings,
-    device::Device,
+    device::{
+        Bound,
+        Device, //
+    },
     error::to_result,
     prelude::*,
     sync::{
         Arc,
         ArcBorrow, //
     },
-    transmute::AsBytes, //
+    transmute::AsBytes,
+    types::ForeignOwnable, //
 };
 use core::marker::PhantomData;
 
 /// A vIOMMU driver serving the selftest's mock devices of its flavour.
 pub trait Backend: Driver {
+    /// What the backend keeps for a device of its own ([`add_device`]) while it is bound.
+    type DeviceData: Send + Sync;
+
     /// The hardware information of `dev` of type `data_type` (a value of
     /// `enum iommu_hw_info_type`; `IOMMU_HW_INFO_TYPE_DEFAULT` asks for the default one).
     fn hw_info(iommu: ArcBorrow<'_, Self::Iommu>, dev: &Device, data_type: u32) -> Result<HwInfo>;
+
+    /// Binds `dev`, a device the backend created with [`add_device`]. What it returns is
+    /// dropped when the device is removed.
+    fn probe(
+        iommu: ArcBorrow<'_, Self::Iommu>,
+        dev: &Device<Bound>,
+    ) -> Result<Pin<KBox<Self::DeviceData>>>;
+}
+
+/// Creates a device of the flavour, bound to the registered backend's driver, whose
+/// [`Backend::probe`] it calls.
+///
+/// The device lives until it is removed through the driver's sysfs attribute
+/// (`/sys/bus/iommufd_mock/drivers/iommufd_mock_backend/remove`) or the backend's
+/// [`Registration`] is dropped. Fails with `ENODEV` while no backend is registered, or with the
+/// error of [`Backend::probe`].
+pub fn add_device() -> Result {
+    // SAFETY: No requirement.
+    to_result(unsafe { bindings::iommufd_mock_backend_dev_add() })
 }
 
 /// Hardware information for `IOMMU_GET_HW_INFO`: a structure of `include/uapi/linux/iommufd.h`
@@ -106,6 +132,8 @@ impl<T: Backend> Registration<T> {
         get_viommu_size: Some(Self::size_callback),
         viommu_init: Some(Self::viommu_init_callback),
         viommu_ops: Viommu::<T>::ops(),
+        probe: Some(Self::probe_callback),
+        remove: Some(Self::remove_callback),
     };
 
     const fn table() -> &'static bindings::iommufd_mock_backend {
@@ -200,6 +228,35 @@ impl<T: Backend> Registration<T> {
     ) -> c_int {
         // SAFETY: Per the contract, which is `init_raw`'s.
         unsafe { Viommu::<T>::init_raw(Self::iommu(priv_), viommu, user_data) }
+    }
+
+    /// # Safety
+    ///
+    /// Called by the selftest's driver with the registration's `priv` and a device being bound
+    /// to it, while the registration lives.
+    unsafe extern "C" fn probe_callback(
+        priv_: *mut c_void,
+        dev: *mut bindings::device,
+    ) -> *mut c_void {
+        // SAFETY: Valid for the call, in which `dev` is being bound (contract).
+        let (iommu, dev) = unsafe { (Self::iommu(priv_), Device::<Bound>::from_raw(dev)) };
+        match T::probe(iommu, dev) {
+            Ok(data) => data.into_foreign(),
+            Err(e) => e.to_ptr(),
+        }
+    }
+
+    /// # Safety
+    ///
+    /// Called by the selftest's driver with the registration's `priv`, a device being unbound
+    /// from it, and what `probe_callback` returned for it, once.
+    unsafe extern "C" fn remove_callback(
+        _priv: *mut c_void,
+        _dev: *mut bindings::device,
+        data: *mut c_void,
+    ) {
+        // SAFETY: `data` is `into_foreign()` of the device's data, given back once (contract).
+        drop(unsafe { Pin::<KBox<T::DeviceData>>::from_foreign(data) });
     }
 }
 
