@@ -84,4 +84,12 @@ int iommufd_mock_attach_nested(struct iommu_domain *domain, struct device *dev,
 int iommufd_mock_dev_invalidate_cache(struct device *dev, u32 cache_id,
 				      bool all);
 
+/*
+ * Read or set cache entry @cache_id of a device of the flavour, the device's
+ * ATC as a backend presents it to its users; EINVAL for other devices and
+ * for a @cache_id past MOCK_DEV_CACHE_ID_MAX
+ */
+int iommufd_mock_dev_cache_get(struct device *dev, u32 cache_id, u32 *value);
+int iommufd_mock_dev_cache_set(struct device *dev, u32 cache_id, u32 value);
+
 #endif

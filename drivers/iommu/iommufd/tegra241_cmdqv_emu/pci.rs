@@ -9,24 +9,33 @@
 //! MSI or MSI-X capability) and does no DMA of its own.
 //!
 //! Its IDs are Red Hat's for QEMU's PCI test device (1b36:0005), which no guest driver binds:
-//! it is a test function. BAR 0 holds two registers: the function's StreamID, and a scratch
-//! register that a guest can write and read back.
+//! it is a test function. BAR 0 holds the function's StreamID, a scratch register that a guest
+//! can write and read back, and the function's ATC (the mock device's cache), which shows what
+//! a guest's `CMD_ATC_INV` did.
 //!
 //! A VMM may write the command register and ATS control; every other bit of the configuration
 //! space is read-only, and a VMM such as QEMU emulates the BARs' sizing itself.
 
 use core::ops::Range;
 use kernel::{
+    device::Device,
     io::{
         register,
-        register::Register,
+        register::{
+            Array,
+            Register, //
+        },
         sysmem::SysMem,
         Io, //
     },
+    iommu::iommufd::driver::mock,
     new_mutex,
     page::PAGE_SIZE,
     prelude::*,
-    sync::Mutex, //
+    sync::{
+        aref::ARef,
+        Mutex, //
+    }, //
 };
 
 /// The size of the configuration space, with the PCI Express extended space.
@@ -153,6 +162,9 @@ register! {
     }
 }
 
+/// The entries of the function's ATC that BAR 0 shows.
+pub(crate) const ATC_ENTRIES: usize = 4;
+
 register! {
     /// BAR 0: the function's StreamID.
     SID(u32) @ 0x00 {
@@ -163,12 +175,22 @@ register! {
     SCRATCH(u32) @ 0x04 {
         31:0 value;
     }
+
+    /// BAR 0: the function's ATC, one entry per substream (SSID 0 to 3), as a guest's
+    /// `CMD_ATC_INV` leaves it: 0 once invalidated. Writing an entry stands for the function
+    /// caching a translation there.
+    ATC(u32)[ATC_ENTRIES] @ 0x100 {
+        31:0 value;
+    }
 }
 
 const _: () = assert!(PCIE_CAP as usize == PCIE_CAP_HDR::OFFSET);
 
 /// The function's configuration space and BAR 0, as a VMM reads and writes them.
 pub(crate) struct Function {
+    /// The mock device behind the emulated SMMU, whose cache is the function's ATC.
+    dev: ARef<Device>,
+    sid: u32,
     config: Regs,
     bar0: Regs,
     /// Serializes the read-modify-write of writable registers.
@@ -176,19 +198,27 @@ pub(crate) struct Function {
 }
 
 impl Function {
-    /// A function that has just been reset, of StreamID `sid`.
-    pub(crate) fn new(sid: u32) -> Result<Self> {
+    /// The function of `dev`, just reset.
+    pub(crate) fn new(dev: ARef<Device>) -> Result<Self> {
+        let sid = mock::dev_sid(&dev)?;
         let this = Self {
+            dev,
+            sid,
             config: SysMem::new()?,
             bar0: SysMem::new()?,
             write: KBox::pin_init(new_mutex!(()), GFP_KERNEL)?,
         };
-        this.reset(sid);
+        this.reset();
         Ok(this)
     }
 
-    /// Puts every register back to its value after a reset.
-    pub(crate) fn reset(&self, sid: u32) {
+    /// The function's StreamID.
+    pub(crate) fn sid(&self) -> u32 {
+        self.sid
+    }
+
+    /// Puts every register back to its value after a reset; a reset empties the ATC.
+    pub(crate) fn reset(&self) {
         let _guard = self.write.lock();
         let config = &self.config;
         for offset in (0..CONFIG_SIZE).step_by(4) {
@@ -224,7 +254,11 @@ impl Function {
             // In bounds: `BAR0_SIZE` is a multiple of 4.
             let _ = self.bar0.try_write32(0, offset);
         }
-        self.bar0.write_reg(SID::zeroed().with_sid(sid));
+        self.bar0.write_reg(SID::zeroed().with_sid(self.sid));
+        for i in 0..ATC_ENTRIES {
+            // In range: the device is of the flavour, with `ATC_ENTRIES` entries.
+            let _ = mock::set_cache_entry(&self.dev, i as u32, 0);
+        }
     }
 
     /// Reads `buf.len()` bytes of the configuration space at `offset`.
@@ -266,20 +300,48 @@ impl Function {
         Ok(data.len())
     }
 
-    /// Reads `buf.len()` bytes of BAR 0 at `offset`.
+    /// Reads `buf.len()` bytes of BAR 0 at `offset`, the ATC as it is now.
     pub(crate) fn read_bar0(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        let _guard = self.write.lock();
+        self.load_atc()?;
         read_bytes(&self.bar0, BAR0_SIZE, offset, buf)
     }
 
-    /// Writes `data` to BAR 0 at `offset`: only the scratch register changes.
+    /// Writes `data` to BAR 0 at `offset`: only the scratch register and the ATC change.
     pub(crate) fn write_bar0(&self, offset: u64, data: &[u8]) -> Result<usize> {
+        let bytes = within(BAR0_SIZE, offset, data.len())?;
         let scratch = SCRATCH::OFFSET..SCRATCH::OFFSET + 4;
-        for (at, &byte) in within(BAR0_SIZE, offset, data.len())?.zip(data) {
-            if scratch.contains(&at) {
+        let atc = ATC::OFFSET..ATC::OFFSET + 4 * ATC_ENTRIES;
+        let _guard = self.write.lock();
+        self.load_atc()?;
+        for (at, &byte) in bytes.zip(data) {
+            if scratch.contains(&at) || atc.contains(&at) {
                 self.bar0.try_write8(byte, at)?;
             }
         }
+        self.store_atc()?;
         Ok(data.len())
+    }
+
+    /// Copies the ATC into BAR 0's registers.
+    fn load_atc(&self) -> Result {
+        for i in 0..ATC_ENTRIES {
+            let value = mock::cache_entry(&self.dev, i as u32)?;
+            self.bar0.write(
+                ATC::try_at(i).ok_or(EINVAL)?,
+                ATC::zeroed().with_value(value),
+            );
+        }
+        Ok(())
+    }
+
+    /// Copies BAR 0's registers into the ATC.
+    fn store_atc(&self) -> Result {
+        for i in 0..ATC_ENTRIES {
+            let value = self.bar0.read(ATC::try_at(i).ok_or(EINVAL)?).value().get();
+            mock::set_cache_entry(&self.dev, i as u32, value)?;
+        }
+        Ok(())
     }
 }
 

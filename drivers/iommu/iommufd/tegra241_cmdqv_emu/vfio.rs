@@ -21,8 +21,8 @@ use kernel::{
         Bound,
         Device, //
     },
-    iommu::iommufd::driver::mock,
     prelude::*,
+    sync::aref::ARef,
     vfio::{
         self,
         pci_region,
@@ -33,7 +33,6 @@ use kernel::{
 
 /// A device behind the emulated SMMU, as VFIO presents it: a PCI function.
 pub(crate) struct Function {
-    sid: u32,
     pci: pci::Function,
 }
 
@@ -77,7 +76,7 @@ impl vfio::Driver for Function {
     }
 
     fn reset(this: &Self) -> Result {
-        this.pci.reset(this.sid);
+        this.pci.reset();
         Ok(())
     }
 
@@ -85,7 +84,7 @@ impl vfio::Driver for Function {
         if count == 0 {
             pr_info!(
                 "device of StreamID {} removed while open: waiting for it to be closed\n",
-                this.sid
+                this.pci.sid()
             );
         }
     }
@@ -99,9 +98,8 @@ pub(crate) struct BoundFunction {
 impl BoundFunction {
     /// Registers `dev`, a device the module created, with VFIO.
     pub(crate) fn new(dev: &Device<Bound>) -> Result<Pin<KBox<Self>>> {
-        let sid = mock::dev_sid(dev)?;
-        let pci = pci::Function::new(sid)?;
-        let vfio = vfio::Registration::new(dev, Function { sid, pci })?;
+        let pci = pci::Function::new(ARef::from(&**dev))?;
+        let vfio = vfio::Registration::new(dev, Function { pci })?;
         Ok(KBox::pin(Self { _vfio: vfio }, GFP_KERNEL)?)
     }
 }

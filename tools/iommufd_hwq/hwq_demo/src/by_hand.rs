@@ -1,123 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0
-//! What a VMM needs here that `iommufd-ioctls` does not offer, by hand: the selftest's mock
-//! device (`IOMMU_TEST_CMD` of `drivers/iommu/iommufd/iommufd_test.h`, which stands in for a
-//! VFIO device bound to the iommufd), the mapping of the VINTF page the vIOMMU hands out, and
-//! guest memory that is physically contiguous (a hugepage).
+//! What a VMM needs here that neither `vfio-ioctls` nor `iommufd-ioctls` offers, by hand: what
+//! `VFIO_DEVICE_GET_INFO` says of the device (`VfioDevice` keeps the flags to itself), the
+//! mapping of the VINTF page the vIOMMU hands out, and guest memory that is physically
+//! contiguous (a hugepage).
 
-use iommufd_ioctls::AttachHwpt;
 use std::io;
 use std::os::unix::io::RawFd;
+use vfio_bindings::bindings::vfio::vfio_device_info;
 
-/// `IOMMU_TEST_CMD`: `_IO(IOMMUFD_TYPE, IOMMUFD_CMD_BASE + 32)`.
-const IOMMU_TEST_CMD: libc::c_ulong = 0x3ba0;
-const IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE: u32 = 10;
-const IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS: u32 = 12;
-const IOMMU_TEST_OP_DEV_CHECK_CACHE: u32 = 16;
-/// A mock device that presents the emulated Tegra241 CMDQV.
-pub const MOCK_FLAGS_DEVICE_TEGRA241_CMDQV: u32 = 1 << 3;
-/// The value of a mock device's cache entries until they are invalidated.
-pub const DEV_CACHE_DEFAULT: u32 = 0xbaddad;
+/// `VFIO_DEVICE_GET_INFO`: `_IO(VFIO_TYPE, VFIO_BASE + 7)`.
+const VFIO_DEVICE_GET_INFO: libc::c_ulong = 0x3b6b;
 
-/// `struct iommu_test_cmd`: 16 bytes of header, a 48-byte union, `last`.
-#[repr(C)]
-#[derive(Default)]
-struct TestCmd {
-    size: u32,
-    op: u32,
-    id: u32,
-    reserved: u32,
-    union: [u32; 12],
-    last: u32,
-    pad: u32,
-}
-
-fn test_cmd(fd: RawFd, op: u32, id: u32, args: &[u32]) -> io::Result<[u32; 12]> {
-    let mut cmd = TestCmd {
-        size: std::mem::size_of::<TestCmd>() as u32,
-        op,
-        id,
+/// `VFIO_DEVICE_GET_INFO` on the device file `fd`.
+pub fn device_info(fd: RawFd) -> io::Result<vfio_device_info> {
+    let mut info = vfio_device_info {
+        argsz: std::mem::size_of::<vfio_device_info>() as u32,
         ..Default::default()
     };
-    cmd.union[..args.len()].copy_from_slice(args);
-    // SAFETY: `cmd` is a valid `struct iommu_test_cmd` for the duration of the call.
-    if unsafe { libc::ioctl(fd, IOMMU_TEST_CMD, &mut cmd) } != 0 {
+    // SAFETY: `info` is a valid `struct vfio_device_info` for the duration of the call.
+    if unsafe { libc::ioctl(fd, VFIO_DEVICE_GET_INFO, &mut info) } != 0 {
         return Err(io::Error::last_os_error());
     }
-    Ok(cmd.union)
-}
-
-/// A mock device, bound to the iommufd and attached to a HWPT of its own in an IOAS.
-pub struct MockDevice {
-    fd: RawFd,
-    /// The test object holding the device.
-    pub stdev_id: u32,
-    /// The HWPT it was first attached to.
-    pub hwpt_id: u32,
-    /// Its iommufd device ID, what VFIO_DEVICE_BIND_IOMMUFD would return.
-    pub idev_id: u32,
-}
-
-impl MockDevice {
-    /// `IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS`: a mock device with `flags`, attached in `ioas_id`.
-    pub fn new(fd: RawFd, ioas_id: u32, flags: u32) -> io::Result<Self> {
-        let out = test_cmd(
-            fd,
-            IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS,
-            ioas_id,
-            &[0, 0, 0, flags],
-        )?;
-        Ok(Self {
-            fd,
-            stdev_id: out[0],
-            hwpt_id: out[1],
-            idev_id: out[2],
-        })
-    }
-
-    /// `IOMMU_TEST_OP_DEV_CHECK_CACHE`: whether cache entry `entry` holds `value`.
-    pub fn cache_is(&self, entry: u32, value: u32) -> io::Result<bool> {
-        match test_cmd(
-            self.fd,
-            IOMMU_TEST_OP_DEV_CHECK_CACHE,
-            self.idev_id,
-            &[entry, value],
-        ) {
-            Ok(_) => Ok(true),
-            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Ok(false),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// Cache entry `entry`, as far as the two values a demo expects tell.
-    pub fn cache_entry(&self, entry: u32) -> io::Result<Option<u32>> {
-        for value in [DEV_CACHE_DEFAULT, 0] {
-            if self.cache_is(entry, value)? {
-                return Ok(Some(value));
-            }
-        }
-        Ok(None)
-    }
-
-    fn replace(&self, pt_id: u32) -> io::Result<()> {
-        test_cmd(
-            self.fd,
-            IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE,
-            self.stdev_id,
-            &[pt_id],
-        )
-        .map(|_| ())
-    }
-}
-
-impl AttachHwpt for MockDevice {
-    fn attach_hwpt(&self, pt_id: u32) -> io::Result<()> {
-        self.replace(pt_id)
-    }
-
-    /// The mock has no detach: back to the HWPT it started on.
-    fn detach_hwpt(&self) -> io::Result<()> {
-        self.replace(self.hwpt_id)
-    }
+    Ok(info)
 }
 
 /// A shared mapping, unmapped on drop.

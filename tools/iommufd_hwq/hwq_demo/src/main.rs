@@ -2,12 +2,18 @@
 //! hwq_demo: a VMM brings up a Tegra241 CMDQV vIOMMU and a HW queue on iommufd, then plays
 //! the guest that drives the queue.
 //!
-//! The VMM side is cloud-hypervisor's `iommufd-ioctls` crate, used as it is: `IommuFd`,
-//! `IommufdIoas`, `IommufdVIommu::new()` (which probes the hardware information, finds an SMMUv3
-//! with CMDQV, and allocates the nesting parent, the vIOMMU and the bypass and abort STEs),
-//! `IommufdVDevice`, `allocate_cmdqv_veventq()` and `allocate_hw_queue()`. What the crate cannot
-//! do is in [`by_hand`]: the selftest's mock device, which stands in for a VFIO device, and the
-//! mapping of the VINTF page. The guest's side is in [`guest`].
+//! The VMM side is rust-vmm's `vfio-ioctls` and cloud-hypervisor's `iommufd-ioctls` crates,
+//! used as they are, as cloud-hypervisor uses them: `VfioIommufd` and `VfioDevice` (feature
+//! `vfio_cdev`) open the emulated SMMU's device through VFIO's device cdev, bind it to the
+//! iommufd, attach it and read its PCI regions; `IommuFd`, `IommufdIoas`, `IommufdVIommu::new()`
+//! (which probes the hardware information, finds an SMMUv3 with CMDQV, and allocates the nesting
+//! parent, the vIOMMU and the bypass and abort STEs), `IommufdVDevice`,
+//! `allocate_cmdqv_veventq()` and `allocate_hw_queue()` do the rest. No `IOMMU_TEST_CMD`. What
+//! neither crate does is in [`by_hand`]: the mapping of the VINTF page and hugepage guest memory.
+//! The guest's side is in [`guest`].
+//!
+//! The device is the first that the emulated CMDQV's module created (its `devices` parameter),
+//! or the one whose sysfs directory is the first argument.
 //!
 //! It prints what it does in a VMM's terms, a TAP line for each check, and a last line that
 //! says whether everything behaved; it exits non-zero if not.
@@ -19,12 +25,17 @@ use ::iommufd_ioctls::{
     AttachHwpt, IommuFd, IommufdHwInfoData, IommufdInvalidateData, IommufdIoas, IommufdVDevice,
     IommufdVEvent, IommufdVEventData, IommufdVIommu, IommufdViommuData,
 };
-use by_hand::{Mapping, MockDevice, DEV_CACHE_DEFAULT, MOCK_FLAGS_DEVICE_TEGRA241_CMDQV};
+use by_hand::{device_info, Mapping};
 use guest::Lvcmdq;
 use iommufd_bindings::iommufd::*;
 use std::fmt::Display;
 use std::os::unix::io::AsRawFd;
+use std::path::PathBuf;
 use std::sync::Arc;
+use vfio_bindings::bindings::vfio::{
+    VFIO_DEVICE_FLAGS_PCI, VFIO_PCI_BAR0_REGION_INDEX, VFIO_PCI_CONFIG_REGION_INDEX,
+};
+use vfio_ioctls::{VfioDevice, VfioIommufd};
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
@@ -37,6 +48,13 @@ const QUEUE_LEN: usize = 4096;
 const VSID: u32 = 0x42;
 /// The emulated SMMU's log of the invalidations it executed.
 const LOG: &str = "/sys/kernel/debug/tegra241_cmdqv_emu/invalidations";
+/// The driver that binds the emulated SMMU's own devices.
+const DRIVER: &str = "/sys/bus/iommufd_mock/drivers/iommufd_mock_backend";
+/// BAR 0 of the device's PCI function: its StreamID, and its ATC entry for SSID 1.
+const BAR0_SID: u64 = 0;
+const BAR0_ATC1: u64 = 0x104;
+/// A translation the device caches for SSID 1.
+const ATC_CACHED: u32 = 0xbaddad;
 
 /// The checks, one TAP line each.
 #[derive(Default)]
@@ -91,44 +109,64 @@ fn run(c: &mut Checks) -> Result<()> {
     println!(
         "hwq_demo: a VMM brings up a Tegra241 CMDQV vIOMMU and a HW queue, then plays the guest"
     );
-    println!("== The VMM (iommufd-ioctls 0.4)");
+    println!("== The VMM (vfio-ioctls 0.10, iommufd-ioctls 0.4)");
     let iommufd = Arc::new(IommuFd::new()?);
     let fd = iommufd.as_raw_fd();
     let ioas = Arc::new(IommufdIoas::new(iommufd.clone())?);
     println!("[vmm] opened /dev/iommu; IOAS {}", ioas.id());
 
-    let dev = Arc::new(MockDevice::new(
-        fd,
-        ioas.id(),
-        MOCK_FLAGS_DEVICE_TEGRA241_CMDQV,
-    )?);
+    let path = device_path()?;
+    let vfio = Arc::new(VfioIommufd::new(iommufd.clone(), Some(ioas.clone()), None)?);
+    let dev = Arc::new(VfioDevice::new(&path, vfio.clone(), true)?);
+    let dev_id = dev
+        .iommufd_dev_id()
+        .ok_or("VfioDevice::new() did not bind the device")?;
     println!(
-        "[vmm] device: a selftest mock device behind the emulated Tegra241 CMDQV, bound as \
-         iommufd device {} (attached to HWPT {})",
-        dev.idev_id, dev.hwpt_id
+        "[vmm] VfioDevice::new({}): /dev/vfio/devices cdev bound to the iommufd as device \
+         {dev_id}, attached to IOAS {}",
+        path.display(),
+        ioas.id()
+    );
+    let mut config = [0u8; 64];
+    dev.region_read(VFIO_PCI_CONFIG_REGION_INDEX, &mut config, 0);
+    let mut sid = [0u8; 4];
+    dev.region_read(VFIO_PCI_BAR0_REGION_INDEX, &mut sid, BAR0_SID);
+    let info = device_info(dev.as_raw_fd())?;
+    let pci = info.flags & VFIO_DEVICE_FLAGS_PCI != 0;
+    println!(
+        "[vmm] VFIO_DEVICE_GET_INFO: {}, {} regions, {} interrupt indexes; PCI ID \
+         {:04x}:{:04x}, config space {} bytes, BAR 0 {} bytes, StreamID {}",
+        if pci { "a PCI function" } else { "not PCI" },
+        info.num_regions,
+        info.num_irqs,
+        u16::from_le_bytes([config[0], config[1]]),
+        u16::from_le_bytes([config[2], config[3]]),
+        dev.get_region_size(VFIO_PCI_CONFIG_REGION_INDEX),
+        dev.get_region_size(VFIO_PCI_BAR0_REGION_INDEX),
+        u32::from_le_bytes(sid)
+    );
+    c.check(
+        "vfio_pci_function",
+        pci && info.num_regions >= 9
+            && info.num_irqs >= 3
+            && dev.get_region_size(VFIO_PCI_CONFIG_REGION_INDEX) == 4096,
+        info.flags,
     );
 
     let ram = Mapping::hugepage(RAM_SIZE)?;
-    iommufd.map_iommu_ioas(&iommu_ioas_map {
-        size: std::mem::size_of::<iommu_ioas_map>() as u32,
-        flags: iommufd_ioas_map_flags_IOMMU_IOAS_MAP_FIXED_IOVA
-            | iommufd_ioas_map_flags_IOMMU_IOAS_MAP_READABLE
-            | iommufd_ioas_map_flags_IOMMU_IOAS_MAP_WRITEABLE,
-        ioas_id: ioas.id(),
-        __reserved: 0,
-        user_va: ram.addr(),
-        length: RAM_SIZE as u64,
-        iova: GPA,
-    })?;
+    // SAFETY: The range is `ram`'s, which the demo only touches through raw pointers (volatile
+    // accesses), and which is unmapped from the IOAS (below) before it is dropped.
+    unsafe { vfio.vfio_dma_map(GPA, RAM_SIZE, ram.addr() as *mut u8)? };
     println!(
-        "[vmm] guest RAM: {} MiB at GPA {GPA:#x}, a hugepage at {:#x}, mapped in the IOAS",
+        "[vmm] guest RAM: {} MiB at GPA {GPA:#x}, a hugepage at {:#x}, mapped in the IOAS \
+         (VfioIommufd::vfio_dma_map)",
         ram.len() >> 20,
         ram.addr()
     );
 
     // What IommufdVIommu::new() will probe, shown first.
     let mut smmu = IommufdHwInfoData::Smmuv3(Default::default());
-    let info = iommufd.device_hw_info(dev.idev_id, &mut smmu)?;
+    let info = iommufd.device_hw_info(dev_id, &mut smmu)?;
     let IommufdHwInfoData::Smmuv3(smmu) = smmu;
     // SAFETY: `out_data_type` is the union's member on output.
     let out_type = unsafe { info.__bindgen_anon_1.out_data_type };
@@ -147,7 +185,7 @@ fn run(c: &mut Checks) -> Result<()> {
     let mut info = iommu_hw_info {
         size: std::mem::size_of::<iommu_hw_info>() as u32,
         flags: iommufd_hw_info_flags_IOMMU_HW_INFO_FLAG_INPUT_TYPE,
-        dev_id: dev.idev_id,
+        dev_id,
         data_len: std::mem::size_of_val(&cmdqv) as u32,
         data_uptr: &mut cmdqv as *mut _ as u64,
         ..Default::default()
@@ -162,7 +200,7 @@ fn run(c: &mut Checks) -> Result<()> {
     );
     c.check("hw_info_cmdqv", cmdqv.version == 1, cmdqv.version);
 
-    let viommu = Arc::new(IommufdVIommu::new(ioas.clone(), dev.idev_id, true)?);
+    let viommu = Arc::new(IommufdVIommu::new(ioas.clone(), dev_id, true)?);
     let IommufdViommuData::Tegra241Cmdqv {
         mmap_offset,
         mmap_length,
@@ -194,7 +232,7 @@ fn run(c: &mut Checks) -> Result<()> {
     let vdev = IommufdVDevice::new(
         viommu.clone(),
         dev.clone() as Arc<dyn AttachHwpt>,
-        dev.idev_id,
+        dev_id,
         VSID.into(),
     )?;
     viommu.attach_bypass(&*dev)?;
@@ -244,7 +282,13 @@ fn run(c: &mut Checks) -> Result<()> {
         q.reg(guest::PROD),
         q.prod
     );
-    let before = dev.cache_entry(1)?;
+    // The function caches a translation for SSID 1 (a write to its BAR 0, standing in for it).
+    dev.region_write(
+        VFIO_PCI_BAR0_REGION_INDEX,
+        &ATC_CACHED.to_le_bytes(),
+        BAR0_ATC1,
+    );
+    let before = atc_entry(&dev);
     q.ring_doorbell();
     let took = q.wait(guest::CONS, guest::CONS_RD, q.prod);
     println!(
@@ -253,16 +297,15 @@ fn run(c: &mut Checks) -> Result<()> {
         fmt_took(took)
     );
     c.check("cons_reaches_prod", took.is_some(), q.reg(guest::CONS));
-    let after = dev.cache_entry(1)?;
+    let after = atc_entry(&dev);
     println!(
-        "[effect] the device's ATC entry for SSID 1: {} -> {}",
-        fmt_entry(before),
-        fmt_entry(after)
+        "[effect] the function's ATC entry for SSID 1, read from its BAR 0: {before:#x} -> \
+         {after:#x}"
     );
     c.check(
         "atc_inv_reaches_device",
-        before == Some(DEV_CACHE_DEFAULT) && after == Some(0),
-        format!("{before:?} -> {after:?}"),
+        before == ATC_CACHED && after == 0,
+        format!("{before:#x} -> {after:#x}"),
     );
     let lines = log_since(seq);
     for (_, line) in &lines {
@@ -373,9 +416,38 @@ fn run(c: &mut Checks) -> Result<()> {
         Err(_) => return Err("the vIOMMU is still referenced".into()),
     }
     println!("[vmm] vIOMMU, its STE HWPTs and the nesting parent destroyed");
-    ioas.unmap(GPA, RAM_SIZE as u64)?;
+    match Arc::try_unwrap(dev) {
+        Ok(dev) => drop(dev),
+        Err(_) => return Err("the VFIO device is still referenced".into()),
+    }
+    println!("[vmm] VFIO device closed: unbound from the iommufd");
+    vfio.vfio_dma_unmap(GPA, RAM_SIZE)?;
     println!("[vmm] guest RAM unmapped");
     Ok(())
+}
+
+/// The sysfs directory of the device: the first argument, or the first device bound to the
+/// emulated SMMU's driver.
+fn device_path() -> Result<PathBuf> {
+    if let Some(path) = std::env::args_os().nth(1) {
+        return Ok(path.into());
+    }
+    let mut names: Vec<String> = std::fs::read_dir(DRIVER)?
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.starts_with("iommufd_mock"))
+        .collect();
+    names.sort_by_key(|n| n["iommufd_mock".len()..].parse::<u32>().unwrap_or(u32::MAX));
+    let name = names
+        .first()
+        .ok_or("no device of the emulated SMMU: load tegra241_cmdqv_emu.ko with devices=1")?;
+    Ok(PathBuf::from("/sys/bus/iommufd_mock/devices").join(name))
+}
+
+/// The function's ATC entry for SSID 1, from its BAR 0.
+fn atc_entry(dev: &VfioDevice) -> u32 {
+    let mut v = [0u8; 4];
+    dev.region_read(VFIO_PCI_BAR0_REGION_INDEX, &mut v, BAR0_ATC1);
+    u32::from_le_bytes(v)
 }
 
 /// The LVCMDQ error map a CMDQV vEVENT carries.
@@ -390,8 +462,4 @@ fn fmt_took(took: Option<std::time::Duration>) -> String {
     took.map_or("never (gave up after 2 s)".into(), |d| {
         format!("{} us", d.as_micros())
     })
-}
-
-fn fmt_entry(entry: Option<u32>) -> String {
-    entry.map_or("?".into(), |v| format!("{v:#x}"))
 }

@@ -304,6 +304,27 @@ TEST_F(vfio, qemu_hw_info)
 	ASSERT_LE(4, cmdqv.log2vsids);
 }
 
+#define BAR0_ATC(i) (0x100 + 4 * (i))
+
+static uint32_t bar0_read(int vfio_fd, unsigned int offset)
+{
+	uint32_t v;
+
+	if (pread(vfio_fd, &v, 4,
+		  ((uint64_t)VFIO_PCI_BAR0_REGION_INDEX << 40) + offset) != 4)
+		return 0xdeadbeef;
+	return v;
+}
+
+static int bar0_write(int vfio_fd, unsigned int offset, uint32_t v)
+{
+	return pwrite(vfio_fd, &v, 4,
+		      ((uint64_t)VFIO_PCI_BAR0_REGION_INDEX << 40) + offset) ==
+			       4 ?
+		       0 :
+		       -1;
+}
+
 /*
  * A VMM's VM on the device, as QEMU sets it up: bound, the guest's memory
  * mapped, a nesting parent attached, a vIOMMU with its VINTF page mapped, a
@@ -355,7 +376,7 @@ static void vm_up(struct __test_metadata *_metadata,
 TEST_F(vfio, flow)
 {
 	const unsigned int entries = 8;
-	uint32_t qid, pt_id;
+	uint32_t qid, pt_id, i;
 	struct vm vm;
 
 	vm_up(_metadata, self, &vm);
@@ -363,13 +384,22 @@ TEST_F(vfio, flow)
 	test_cmd_hw_queue_alloc(vm.viommu_id,
 				IOMMU_HW_QUEUE_TYPE_TEGRA241_CMDQV, 0,
 				MOCK_APERTURE_START, entries * 16, &qid);
+	/* The function has cached translations for SSIDs 0 to 3 */
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(0, bar0_write(self->vfio_fd, BAR0_ATC(i), 0xa0 + i));
 	put_cmd(buffer, 0, CMD_TLBI_NH_ASID(1), 0);
 	put_cmd(buffer, 1, CMD_ATC_INV(0), ATC_ALL_ADDRS);
-	put_cmd(buffer, 2, CMD_SYNC, 0);
+	put_cmd(buffer, 2, CMD_ATC_INV(0) | ATC_SSID(2), ATC_ALL_ADDRS);
+	put_cmd(buffer, 3, CMD_SYNC, 0);
 	lvcmdq_write(vm.page, 0, LVCMDQ_CONFIG, 1);
-	lvcmdq_write(vm.page, 0, LVCMDQ_PROD, 3);
+	lvcmdq_write(vm.page, 0, LVCMDQ_PROD, 4);
 	ASSERT_TRUE(lvcmdq_wait(vm.page, 0, LVCMDQ_CONS,
-				CONS_RD | 0x7f << 24, 3));
+				CONS_RD | 0x7f << 24, 4));
+	/* vSID 0 is the function: its ATC lost SSIDs 0 and 2 only */
+	ASSERT_EQ(0, bar0_read(self->vfio_fd, BAR0_ATC(0)));
+	ASSERT_EQ(0xa1, bar0_read(self->vfio_fd, BAR0_ATC(1)));
+	ASSERT_EQ(0, bar0_read(self->vfio_fd, BAR0_ATC(2)));
+	ASSERT_EQ(0xa3, bar0_read(self->vfio_fd, BAR0_ATC(3)));
 
 	/* Descending, as a VMM tears down */
 	lvcmdq_write(vm.page, 0, LVCMDQ_CONFIG, 0);
@@ -537,7 +567,13 @@ TEST_F(vfio, pci_config)
 	/* Past the end */
 	ASSERT_NE(0, cfg_write(self->vfio_fd, 4095, 0, 2));
 
-	/* BAR 0 */
+	/* BAR 0: the ATC, empty after the reset at creation; it takes writes */
+	for (v = 0; v < 4; v++)
+		ASSERT_EQ(0, bar0_read(self->vfio_fd, BAR0_ATC(v)));
+	ASSERT_EQ(0, bar0_write(self->vfio_fd, BAR0_ATC(2), 0x77));
+	ASSERT_EQ(0x77, bar0_read(self->vfio_fd, BAR0_ATC(2)));
+	/* The StreamID, read-only */
+	ASSERT_EQ(0, bar0_write(self->vfio_fd, 0, 0x1234));
 	ASSERT_EQ(4, pread(self->vfio_fd, &v, 4, bar0));
 	ASSERT_EQ(0, strncmp(self->name, "iommufd_mock", 12));
 	ASSERT_EQ(strtoul(self->name + 12, NULL, 10), v);
@@ -557,6 +593,7 @@ TEST_F(vfio, pci_config)
 	ASSERT_EQ(0, cfg_read(self->vfio_fd, 0x106, 2));
 	ASSERT_EQ(4, pread(self->vfio_fd, &v, 4, bar0 + 4));
 	ASSERT_EQ(0, v);
+	ASSERT_EQ(0, bar0_read(self->vfio_fd, BAR0_ATC(2)));
 }
 
 struct remover {

@@ -102,6 +102,26 @@ pub fn invalidate_cache(dev: &Device, id: Option<u32>) -> Result {
     })
 }
 
+/// Entry `id` of the cache of a mock device of the backend's flavour: the device's ATC, as the
+/// backend presents it.
+///
+/// Fails with `EINVAL` for any other device, and for an entry past the last.
+pub fn cache_entry(dev: &Device, id: u32) -> Result<u32> {
+    let mut value = 0;
+    // SAFETY: `dev` is a valid device.
+    to_result(unsafe { bindings::iommufd_mock_dev_cache_get(dev.as_raw(), id, &mut value) })?;
+    Ok(value)
+}
+
+/// Sets entry `id` of the cache of a mock device of the backend's flavour to `value`, as the
+/// device caching a translation would.
+///
+/// Fails with `EINVAL` for any other device, and for an entry past the last.
+pub fn set_cache_entry(dev: &Device, id: u32, value: u32) -> Result {
+    // SAFETY: `dev` is a valid device.
+    to_result(unsafe { bindings::iommufd_mock_dev_cache_set(dev.as_raw(), id, value) })
+}
+
 /// Attaches a mock device of the backend's flavour to a nested domain of the backend, as the
 /// selftest's mock keeps track of the domain of each of its devices.
 ///
