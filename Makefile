@@ -58,13 +58,14 @@ export LIBCLANG_PATH := /usr/lib/llvm-19/lib
 
 # A configuration's architecture (arm64 if its name says so, else the
 # host's x86), its kernel image, and the fragments merged onto tinyconfig:
-# base, the architecture's, then config/NAME.config if there is one, else
-# the implementation's (the name's first word) and the page size's.
+# base, the architecture's, the configuration's own (the name without
+# "-arm64" and "-64k": rust-perf-arm64-64k is config/rust-perf.config),
+# then the page size's.
 cfg_arch = $(if $(findstring arm64,$(1)),arm64,x86)
 cfg_image = $(BUILD)/obj-$(1)/arch/$(if $(filter arm64,$(call cfg_arch,$(1))),arm64/boot/Image,x86/boot/bzImage)
+cfg_own = $(subst -arm64,,$(subst -64k,,$(1)))
 cfg_frags = config/base.config config/arch-$(call cfg_arch,$(1)).config \
-	$(if $(wildcard config/$(1).config),config/$(1).config,config/$(firstword $(subst -, ,$(1))).config \
-	$(if $(findstring 64k,$(1)),config/page-64k.config))
+	config/$(call cfg_own,$(1)).config $(if $(findstring 64k,$(1)),config/page-64k.config)
 cfg_specs = $(foreach c,$(CONFIGS),$(c):$(call cfg_image,$(c)))
 
 kmake = $(MAKE) -s -C $(WORK_SRC) O=$(BUILD)/obj-$(1) $(if $(filter arm64,$(call cfg_arch,$(1))),ARCH=arm64) \

@@ -10,7 +10,9 @@
  * allocation and reads, a guest's queue writes and PROD bumps, and (with the
  * Tegra241 CMDQV) attempts to unload and reload its module. Meanwhile child
  * VMM processes do the same on their own file and are killed, or close() the
- * file under their running threads.
+ * file under their running threads; on the CMDQV, half of them get their
+ * device through VFIO (one of the module's own), so that it is unbound with
+ * everything alive when they die.
  *
  * One allocation in ten has a read-only command (read_only_alloc()): its
  * object is created, seen by its driver and other threads, and aborted.
@@ -36,6 +38,7 @@
 
 #include "iommufd_utils.h"
 #include "iommufd_tegra241_cmdqv_utils.h"
+#include "iommufd_tegra241_cmdqv_vfio.h"
 
 #define NR_VIOMMUS 3
 #define NR_QUEUES 8
@@ -62,6 +65,7 @@ struct vmm {
 	int fd;
 	bool cmdqv, child;
 	bool closed;		/* children: the file is (being) closed */
+	int vfio_fd;		/* children: a VFIO device's file, or -1 */
 	uint32_t ioas_id, dev_id, parent_id;
 	pthread_mutex_t lock;
 	struct slot viommu[NR_VIOMMUS];
@@ -73,7 +77,7 @@ struct vmm {
 	uint64_t deadline;
 	unsigned long seed;
 	unsigned long ops, violations;
-	unsigned long unloads, children, killed;
+	unsigned long unloads, children, killed, vfio_children;
 	unsigned long viommus, queues, commands, aborted, recycled;
 	char violation[256];
 };
@@ -634,20 +638,12 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-/* A VMM: the file, the IOAS with the guest memory, a device, its parent */
-static int vmm_open(struct vmm *v)
+/* The nesting parent on the VMM's device, and the guest memory in the IOAS */
+static int vmm_parent_and_memory(struct vmm *v)
 {
 	__u64 iova = MOCK_APERTURE_START;
 
-	v->fd = open("/dev/iommu", O_RDWR);
-	if (v->fd < 0)
-		return -1;
-	if (_test_ioctl_ioas_alloc(v->fd, &v->ioas_id) ||
-	    _test_cmd_mock_domain_flags(v->fd, v->ioas_id,
-					v->cmdqv ?
-					MOCK_FLAGS_DEVICE_TEGRA241_CMDQV : 0,
-					NULL, NULL, &v->dev_id) ||
-	    _test_cmd_hwpt_alloc(v->fd, v->dev_id, v->ioas_id, 0,
+	if (_test_cmd_hwpt_alloc(v->fd, v->dev_id, v->ioas_id, 0,
 				 IOMMU_HWPT_ALLOC_NEST_PARENT, &v->parent_id,
 				 IOMMU_HWPT_DATA_NONE, NULL, 0) ||
 	    _test_ioctl_ioas_map(v->fd, v->ioas_id, buffer, BUFFER_SIZE, &iova,
@@ -656,6 +652,56 @@ static int vmm_open(struct vmm *v)
 					 IOMMU_IOAS_MAP_READABLE))
 		return -1;
 	return 0;
+}
+
+/* A VMM: the file, the IOAS with the guest memory, a device, its parent */
+static int vmm_open(struct vmm *v)
+{
+	v->fd = open("/dev/iommu", O_RDWR);
+	if (v->fd < 0)
+		return -1;
+	if (_test_ioctl_ioas_alloc(v->fd, &v->ioas_id) ||
+	    _test_cmd_mock_domain_flags(v->fd, v->ioas_id,
+					v->cmdqv ?
+					MOCK_FLAGS_DEVICE_TEGRA241_CMDQV : 0,
+					NULL, NULL, &v->dev_id))
+		return -1;
+	return vmm_parent_and_memory(v);
+}
+
+/*
+ * A VMM whose device is one of the backend's own, through VFIO: any that is
+ * there, bound to this VMM's iommufd and attached to its nesting parent.
+ * Fails if none is there (the module is being reloaded) or another VMM has
+ * the one picked.
+ */
+static int vmm_open_vfio(struct vmm *v, uint64_t *rng)
+{
+	char names[8][32];
+	unsigned int n = 0;
+	struct dirent *d;
+	uint32_t pt_id;
+	DIR *dir;
+
+	dir = opendir(DRIVER_DIR);
+	if (!dir)
+		return -1;
+	while ((d = readdir(dir)) && n < ARRAY_SIZE(names))
+		if (!strncmp(d->d_name, "iommufd_mock", 12))
+			snprintf(names[n++], sizeof(names[0]), "%.31s",
+				 d->d_name);
+	closedir(dir);
+	if (!n)
+		return -1;
+	v->vfio_fd = open_vfio(names[below(rng, n)]);
+	v->fd = open("/dev/iommu", O_RDWR);
+	if (v->vfio_fd < 0 || v->fd < 0 ||
+	    _test_ioctl_ioas_alloc(v->fd, &v->ioas_id) ||
+	    bind_iommufd(v->vfio_fd, v->fd, &v->dev_id) ||
+	    vmm_parent_and_memory(v))
+		return -1;
+	pt_id = v->parent_id;
+	return attach_pt(v->vfio_fd, &pt_id);
 }
 
 static void run_workers(struct vmm *v, bool modules)
@@ -688,9 +734,15 @@ static void child_vmm(bool cmdqv, unsigned long seed)
 	v->child = true;
 	v->cmdqv = cmdqv;
 	v->seed = seed;
+	v->vfio_fd = -1;
 	pthread_mutex_init(&v->lock, NULL);
-	/* Without the backend (being reloaded) there is nothing to race */
-	if (vmm_open(v))
+	/*
+	 * On the CMDQV, one child in two gets its device through VFIO: killed,
+	 * it is unbound with everything alive. Without the backend (being
+	 * reloaded), or with the device another child's, there is nothing to
+	 * race.
+	 */
+	if (cmdqv && below(&rng, 2) ? vmm_open_vfio(v, &rng) : vmm_open(v))
 		_exit(0);
 	v->deadline = now_ms() + 10 + below(&rng, 300);
 	for (i = 0; i < NR_WORKERS; i++) {
@@ -705,7 +757,8 @@ static void child_vmm(bool cmdqv, unsigned long seed)
 	if (v->violations)
 		fprintf(stderr, "# child VMM (seed %lu): %lu violations, the last: %s\n",
 			seed, v->violations, v->violation);
-	_exit(v->violations ? 1 : 0);
+	/* 2: ran to the end on a VFIO device */
+	_exit(v->violations ? 1 : v->vfio_fd >= 0 ? 2 : 0);
 }
 
 FIXTURE(stress)
@@ -765,7 +818,10 @@ static void *child_vmms(void *arg)
 		waitpid(pid, &status, 0);
 		if (WIFSIGNALED(status))
 			__atomic_add_fetch(&v->killed, 1, __ATOMIC_RELAXED);
-		if (WIFEXITED(status) && WEXITSTATUS(status))
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 2)
+			__atomic_add_fetch(&v->vfio_children, 1,
+					   __ATOMIC_RELAXED);
+		else if (WIFEXITED(status) && WEXITSTATUS(status))
 			violate(v, "a child VMM saw a violation (%u) %u",
 				WEXITSTATUS(status), 0);
 		__atomic_add_fetch(&v->children, 1, __ATOMIC_RELAXED);
@@ -786,6 +842,17 @@ static int module_refcnt(void)
 	return n > 0 ? atoi(buf) : -1;
 }
 
+/* For the teardown's report: the first slot still holding an object */
+static struct slot *first_held(struct slot *slots, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (slots[i].state != FREE)
+			return &slots[i];
+	return NULL;
+}
+
 /* For the teardown's report: why an object cannot be destroyed */
 static const char *why_not(int fd, uint32_t id)
 {
@@ -798,6 +865,7 @@ TEST_F_TIMEOUT(stress, race, 3600)
 	unsigned long seconds = s && *s ? strtoul(s, NULL, 0) : 30;
 	struct vmm *v = &self->v;
 	bool progress = true;
+	struct slot *held;
 	pthread_t kids;
 	unsigned int i;
 
@@ -809,6 +877,8 @@ TEST_F_TIMEOUT(stress, race, 3600)
 	pthread_join(kids, NULL);
 	ksft_print_msg("%lu operations, %lu child VMMs (%lu killed)\n",
 		       v->ops, v->children, v->killed);
+	ksft_print_msg("%lu child VMMs ran to the end on a VFIO device\n",
+		       v->vfio_children);
 	ksft_print_msg("%lu vIOMMUs, %lu queues, %lu guest commands, %lu module unloads\n",
 		       v->viommus, v->queues, v->commands, v->unloads);
 	ksft_print_msg("%lu allocations aborted for a read-only command\n",
@@ -846,14 +916,12 @@ TEST_F_TIMEOUT(stress, race, 3600)
 		ASSERT_EQ(0, v->leftover[i])
 			TH_LOG("object %u: %s", v->leftover[i],
 			       why_not(v->fd, v->leftover[i]));
-	for (i = 0; i < NR_QUEUES; i++)
-		ASSERT_EQ(FREE, v->queue[i].state)
-			TH_LOG("queue %u: %s", v->queue[i].id,
-			       why_not(v->fd, v->queue[i].id));
-	for (i = 0; i < NR_VIOMMUS; i++)
-		ASSERT_EQ(FREE, v->viommu[i].state)
-			TH_LOG("vIOMMU %u: %s", v->viommu[i].id,
-			       why_not(v->fd, v->viommu[i].id));
+	held = first_held(v->queue, NR_QUEUES);
+	ASSERT_EQ(NULL, held)
+		TH_LOG("queue %u: %s", held->id, why_not(v->fd, held->id));
+	held = first_held(v->viommu, NR_VIOMMUS);
+	ASSERT_EQ(NULL, held)
+		TH_LOG("vIOMMU %u: %s", held->id, why_not(v->fd, held->id));
 	/* Nothing pins the guest memory any more */
 	ASSERT_EQ(0, _test_ioctl_ioas_unmap(v->fd, v->ioas_id, 0, UINT64_MAX,
 					    NULL));

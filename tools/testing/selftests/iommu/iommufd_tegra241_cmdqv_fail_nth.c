@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Fault injection over a VMM's flow on the emulated Tegra241 CMDQV
- * (tegra241_cmdqv_emu.ko): the flow runs again and again with its n-th
+ * (tegra241_cmdqv_emu.ko), on a selftest mock device and on one of the
+ * module's own devices that a VMM gets through VFIO (then the bind to the
+ * iommufd and the attach are under fault injection too): the flow runs
+ * again and again with its n-th
  * fault injection site failing (/proc/self/task/<tid>/fail-nth: slab
  * allocations and iommufd's own sites), for n = 1, 2, ... until it runs
  * through with no failure left to inject. Each run must end in an errno
@@ -16,6 +19,7 @@
 
 #include "iommufd_utils.h"
 #include "iommufd_tegra241_cmdqv_utils.h"
+#include "iommufd_tegra241_cmdqv_vfio.h"
 
 #define CMDQV_FLAG MOCK_FLAGS_DEVICE_TEGRA241_CMDQV
 #define DEBUGFS "/sys/kernel/debug/"
@@ -68,23 +72,29 @@ struct vmm {
 	__u64 iova;
 };
 
+/* The guest's memory, in the IOAS at the start of the mock's aperture */
+static int vmm_map_memory(struct vmm *vmm)
+{
+	vmm->iova = MOCK_APERTURE_START;
+	return _test_ioctl_ioas_map(vmm->fd, vmm->ioas_id, buffer, BUFFER_SIZE,
+				    &vmm->iova,
+				    IOMMU_IOAS_MAP_FIXED_IOVA |
+					    IOMMU_IOAS_MAP_WRITEABLE |
+					    IOMMU_IOAS_MAP_READABLE);
+}
+
 static int vmm_setup(struct vmm *vmm)
 {
 	vmm->fd = open("/dev/iommu", O_RDWR);
 	if (vmm->fd < 0)
 		return -1;
-	vmm->iova = MOCK_APERTURE_START;
 	if (_test_ioctl_ioas_alloc(vmm->fd, &vmm->ioas_id) ||
 	    _test_cmd_mock_domain_flags(vmm->fd, vmm->ioas_id, CMDQV_FLAG,
 					NULL, NULL, &vmm->dev_id) ||
 	    _test_cmd_hwpt_alloc(vmm->fd, vmm->dev_id, vmm->ioas_id, 0,
 				 IOMMU_HWPT_ALLOC_NEST_PARENT, &vmm->parent_id,
 				 IOMMU_HWPT_DATA_NONE, NULL, 0) ||
-	    _test_ioctl_ioas_map(vmm->fd, vmm->ioas_id, buffer, BUFFER_SIZE,
-				 &vmm->iova,
-				 IOMMU_IOAS_MAP_FIXED_IOVA |
-					 IOMMU_IOAS_MAP_WRITEABLE |
-					 IOMMU_IOAS_MAP_READABLE))
+	    vmm_map_memory(vmm))
 		return -1;
 	return 0;
 }
@@ -156,6 +166,35 @@ out_unmap:
 	return -1;
 }
 
+/* The VFIO device's part of the setup, outside fault injection */
+static int vmm_setup_vfio(struct vmm *vmm, const char *name, int *vfio_fd)
+{
+	vmm->fd = open("/dev/iommu", O_RDWR);
+	*vfio_fd = open_vfio(name);
+	if (vmm->fd < 0 || *vfio_fd < 0)
+		return -1;
+	if (_test_ioctl_ioas_alloc(vmm->fd, &vmm->ioas_id) ||
+	    vmm_map_memory(vmm))
+		return -1;
+	return 0;
+}
+
+/* Bind, a nesting parent and the attach to it, then the backend's part */
+static int vmm_flow_vfio(struct vmm *vmm, int vfio_fd)
+{
+	uint32_t pt_id;
+
+	if (bind_iommufd(vfio_fd, vmm->fd, &vmm->dev_id) ||
+	    _test_cmd_hwpt_alloc(vmm->fd, vmm->dev_id, vmm->ioas_id, 0,
+				 IOMMU_HWPT_ALLOC_NEST_PARENT, &vmm->parent_id,
+				 IOMMU_HWPT_DATA_NONE, NULL, 0))
+		return -1;
+	pt_id = vmm->parent_id;
+	if (attach_pt(vfio_fd, &pt_id))
+		return -1;
+	return vmm_flow(vmm);
+}
+
 /* The module's reference count, or -1 */
 static int module_refs(void)
 {
@@ -170,17 +209,18 @@ static int module_refs(void)
 	return n > 0 ? atoi(buf) : -1;
 }
 
-TEST(fail_nth)
+/*
+ * Runs the flow with its n-th fault injection site failing, for each n,
+ * on a selftest mock device, or on the module's device @name through VFIO
+ */
+static void run_fail_nth(struct __test_metadata *_metadata,
+			 const char *name)
 {
 	unsigned int nth, injected = 0;
 	char path[64], val[32];
+	int fail_fd, vfio_fd = -1;
 	struct vmm vmm;
-	int fail_fd;
 
-	if (!cmdqv_backend_present())
-		SKIP(return, CMDQV_SKIP_MSG);
-	if (!setup_fault_injection())
-		SKIP(return, "no failslab in debugfs");
 	snprintf(path, sizeof(path), "/proc/self/task/%d/fail-nth", gettid());
 	fail_fd = open(path, O_RDWR);
 	ASSERT_NE(-1, fail_fd);
@@ -191,18 +231,21 @@ TEST(fail_nth)
 
 		/* Arbitrary: the flow has far fewer allocations than this */
 		ASSERT_GT(2000, nth);
-		ASSERT_EQ(0, vmm_setup(&vmm));
+		ret = name ? vmm_setup_vfio(&vmm, name, &vfio_fd) :
+			     vmm_setup(&vmm);
+		ASSERT_EQ(0, ret);
 		memset(buffer, 0, 2 * PAGE_SIZE);
 
 		len = snprintf(val, sizeof(val), "%u", nth);
 		ASSERT_EQ(len, pwrite(fail_fd, val, len, 0));
-		ret = vmm_flow(&vmm);
+		ret = name ? vmm_flow_vfio(&vmm, vfio_fd) : vmm_flow(&vmm);
 		/* What is left of the count: 0 once the failure was injected */
 		memset(val, 0, sizeof(val));
 		ASSERT_LT(0, pread(fail_fd, val, sizeof(val) - 1, 0));
 		ASSERT_EQ(1, pwrite(fail_fd, "0", 1, 0));
 
 		/* The teardown, with no fault injected */
+		ASSERT_EQ(0, name ? close(vfio_fd) : 0);
 		ASSERT_EQ(0, close(vmm.fd));
 		if (atoi(val)) {
 			/* The nth allocation never came: the flow ran through */
@@ -216,6 +259,28 @@ TEST(fail_nth)
 	ASSERT_LT(20, injected);
 	/* Nothing is left holding the module */
 	ASSERT_EQ(0, module_refs());
+}
+
+TEST(fail_nth)
+{
+	if (!cmdqv_backend_present())
+		SKIP(return, CMDQV_SKIP_MSG);
+	if (!setup_fault_injection())
+		SKIP(return, "no failslab in debugfs");
+	run_fail_nth(_metadata, NULL);
+}
+
+TEST(fail_nth_vfio)
+{
+	char name[64];
+
+	if (!cmdqv_backend_present())
+		SKIP(return, CMDQV_SKIP_MSG);
+	if (!setup_fault_injection())
+		SKIP(return, "no failslab in debugfs");
+	ASSERT_EQ(0, add_device(name, sizeof(name)));
+	run_fail_nth(_metadata, name);
+	ASSERT_EQ(0, write_attr(DRIVER_DIR "/remove", name));
 }
 
 TEST_HARNESS_MAIN
