@@ -295,6 +295,56 @@ TEST_F(vfio, flow)
 }
 
 /*
+ * With cmdqv=off a VMM allocates the plain vSMMUv3 on the same device: no
+ * VINTF, no HW queue, and the guest's invalidations trapped to
+ * IOMMU_HWPT_INVALIDATE, whose ATC_INV reaches the function's ATC.
+ */
+TEST_F(vfio, viommu_arm_smmuv3)
+{
+	struct iommu_hwpt_arm_smmuv3 ste = { .ste = { STE0_BYPASS, 0 } };
+	struct iommu_viommu_arm_smmuv3_invalidate inv[2] = {
+		{ .cmd = { CMD_TLBI_NH_ASID(5), 0 } },
+		{ .cmd = { CMD_ATC_INV(0x42) | ATC_SSID(1), ATC_ALL_ADDRS } },
+	};
+	uint32_t dev_id, parent_id, viommu_id, vdev_id, nested_id, qid;
+	uint32_t pt_id, num = 2;
+
+	ASSERT_EQ(0, bind_iommufd(self->vfio_fd, self->fd, &dev_id));
+	test_cmd_hwpt_alloc(dev_id, self->ioas_id,
+			    IOMMU_HWPT_ALLOC_NEST_PARENT, &parent_id);
+	pt_id = parent_id;
+	ASSERT_EQ(0, attach_pt(self->vfio_fd, &pt_id));
+	ASSERT_EQ(0, _test_cmd_viommu_alloc(self->fd, dev_id, parent_id, 0,
+					    IOMMU_VIOMMU_TYPE_ARM_SMMUV3, NULL,
+					    0, &viommu_id));
+	test_err_hw_queue_alloc(EOPNOTSUPP, viommu_id,
+				IOMMU_HW_QUEUE_TYPE_TEGRA241_CMDQV, 0,
+				MOCK_APERTURE_START, 4096, &qid);
+	test_cmd_vdevice_alloc(viommu_id, dev_id, 0x42, &vdev_id);
+	ASSERT_EQ(0, _test_cmd_hwpt_alloc(self->fd, dev_id, viommu_id, 0, 0,
+					  &nested_id,
+					  IOMMU_HWPT_DATA_ARM_SMMUV3, &ste,
+					  sizeof(ste)));
+	pt_id = nested_id;
+	ASSERT_EQ(0, attach_pt(self->vfio_fd, &pt_id));
+
+	/* The function cached a translation for SSID 1; the guest drops it */
+	ASSERT_EQ(0, bar0_write(self->vfio_fd, BAR0_ATC(1), 0xa1));
+	ASSERT_EQ(0, _test_cmd_viommu_invalidate(
+			     self->fd, viommu_id, inv,
+			     IOMMU_VIOMMU_INVALIDATE_DATA_ARM_SMMUV3,
+			     sizeof(*inv), &num));
+	ASSERT_EQ(2, num);
+	ASSERT_EQ(0, bar0_read(self->vfio_fd, BAR0_ATC(1)));
+
+	ASSERT_EQ(0, detach_pt(self->vfio_fd));
+	test_ioctl_destroy(nested_id);
+	test_ioctl_destroy(vdev_id);
+	test_ioctl_destroy(viommu_id);
+	test_ioctl_destroy(parent_id);
+}
+
+/*
  * The VMM closes the device, then the iommufd, with everything alive: a
  * queue enabled, its vIOMMU mapped, a vDEVICE and a nested STE attached.
  */
