@@ -343,8 +343,16 @@ impl<T: Driver> Device<T> {
         }
     }
 
-    /// Reads or writes `count` bytes at `*pos` of the device file from or to `buf`, in chunks.
-    fn rw(&self, buf: usize, count: usize, pos: &mut i64, write: bool) -> Result<usize> {
+    /// Reads or writes `count` bytes at `*pos` of the device file from or to `buf`, in chunks;
+    /// returns how many, or an error, as `read()` and `write()` do.
+    fn rw(&self, buf: usize, count: usize, pos: &mut i64, write: bool) -> isize {
+        match self.try_rw(buf, count, pos, write) {
+            Ok(n) => n as isize,
+            Err(e) => e.to_errno() as isize,
+        }
+    }
+
+    fn try_rw(&self, buf: usize, count: usize, pos: &mut i64, write: bool) -> Result<usize> {
         let start = u64::try_from(*pos).map_err(|_| EINVAL)?;
         let index = u32::try_from(start >> REGION_SHIFT).map_err(|_| EINVAL)?;
         let offset = start & ((1 << REGION_SHIFT) - 1);
@@ -357,13 +365,12 @@ impl<T: Driver> Device<T> {
             let at = offset.checked_add(done as u64).ok_or(EINVAL)?;
             let n = if write {
                 reader.read_slice(&mut chunk[..len])?;
-                T::write(&self.data, index, at, &chunk[..len])?
+                T::write(&self.data, index, at, &chunk[..len])?.min(len)
             } else {
-                let n = T::read(&self.data, index, at, &mut chunk[..len])?;
-                writer.write_slice(&chunk[..n.min(len)])?;
+                let n = T::read(&self.data, index, at, &mut chunk[..len])?.min(len);
+                writer.write_slice(&chunk[..n])?;
                 n
             };
-            let n = n.min(len);
             done += n;
             if n < len {
                 break;
@@ -385,10 +392,7 @@ impl<T: Driver> Device<T> {
     ) -> isize {
         // SAFETY: Registered, so live for the call; `pos` is valid for it (contract).
         let (this, pos) = unsafe { (Self::from_raw(vdev), &mut *pos) };
-        match this.rw(buf as usize, count, pos, false) {
-            Ok(n) => n as isize,
-            Err(e) => e.to_errno() as isize,
-        }
+        this.rw(buf as usize, count, pos, false)
     }
 
     /// # Safety
@@ -402,10 +406,7 @@ impl<T: Driver> Device<T> {
     ) -> isize {
         // SAFETY: Registered, so live for the call; `pos` is valid for it (contract).
         let (this, pos) = unsafe { (Self::from_raw(vdev), &mut *pos) };
-        match this.rw(buf as usize, count, pos, true) {
-            Ok(n) => n as isize,
-            Err(e) => e.to_errno() as isize,
-        }
+        this.rw(buf as usize, count, pos, true)
     }
 
     /// # Safety

@@ -221,10 +221,7 @@ impl Function {
     pub(crate) fn reset(&self) {
         let _guard = self.write.lock();
         let config = &self.config;
-        for offset in (0..CONFIG_SIZE).step_by(4) {
-            // In bounds: `CONFIG_SIZE` is a multiple of 4.
-            let _ = config.try_write32(0, offset);
-        }
+        clear(config, CONFIG_SIZE);
         config.write_reg(VENDOR_ID::zeroed().with_const_id::<0x1b36>());
         config.write_reg(DEVICE_ID::zeroed().with_const_id::<0x0005>());
         config.write_reg(STATUS::zeroed().with_cap_list(true));
@@ -250,15 +247,10 @@ impl Function {
                 .with_const_version::<1>(),
         );
         config.write_reg(ATS_CAPABILITY::zeroed().with_page_aligned(true));
-        for offset in (0..BAR0_SIZE).step_by(4) {
-            // In bounds: `BAR0_SIZE` is a multiple of 4.
-            let _ = self.bar0.try_write32(0, offset);
-        }
+        clear(&self.bar0, BAR0_SIZE);
         self.bar0.write_reg(SID::zeroed().with_sid(self.sid));
-        for i in 0..ATC_ENTRIES {
-            // In range: the device is of the flavour, with `ATC_ENTRIES` entries.
-            let _ = mock::set_cache_entry(&self.dev, i as u32, 0);
-        }
+        // Cannot fail: the device is of the flavour.
+        let _ = mock::invalidate_cache(&self.dev, None);
     }
 
     /// Reads `buf.len()` bytes of the configuration space at `offset`.
@@ -354,6 +346,14 @@ fn within(size: usize, offset: u64, len: usize) -> Result<Range<usize>> {
         return Err(EINVAL);
     }
     Ok(start..end)
+}
+
+/// Zeroes the first `size` bytes of `io`, a multiple of 4 within it.
+fn clear(io: &Regs, size: usize) {
+    for offset in (0..size).step_by(4) {
+        // In bounds, per the contract.
+        let _ = io.try_write32(0, offset);
+    }
 }
 
 /// Reads `buf.len()` bytes of `io` at `offset`, all within its first `size` bytes.

@@ -107,29 +107,6 @@ static void strip_sid(char *text)
 		strlen(end ? end : sid + strlen(sid)) + 1);
 }
 
-static int get_hw_info(int fd, uint32_t dev_id, uint32_t in_type, void *data,
-		       uint32_t *len, uint32_t *out_type)
-{
-	struct iommu_hw_info cmd = {
-		.size = sizeof(cmd),
-		.dev_id = dev_id,
-		.data_len = *len,
-		.data_uptr = (uintptr_t)data,
-	};
-	int ret;
-
-	if (in_type != IOMMU_HW_INFO_TYPE_DEFAULT) {
-		cmd.flags = IOMMU_HW_INFO_FLAG_INPUT_TYPE;
-		cmd.in_data_type = in_type;
-	}
-	ret = ioctl(fd, IOMMU_GET_HW_INFO, &cmd);
-	if (ret)
-		return ret;
-	*len = cmd.data_len;
-	*out_type = cmd.out_data_type;
-	return 0;
-}
-
 static int alloc_viommu(int fd, uint32_t dev_id, uint32_t hwpt_id,
 			struct iommu_viommu_tegra241_cmdqv *data,
 			uint32_t data_len, uint32_t *viommu_id)

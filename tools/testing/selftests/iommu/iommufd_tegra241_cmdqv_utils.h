@@ -102,6 +102,33 @@ static bool cmdqv_backend_present(void)
 
 #define CMDQV_SKIP_MSG "no Tegra241 CMDQV backend: load tegra241_cmdqv_emu.ko"
 
+/*
+ * IOMMU_GET_HW_INFO of @dev_id, of @in_type unless it is the default; @len is
+ * the size of @data in, what the kernel wrote out
+ */
+static inline int get_hw_info(int fd, uint32_t dev_id, uint32_t in_type,
+			      void *data, uint32_t *len, uint32_t *out_type)
+{
+	struct iommu_hw_info cmd = {
+		.size = sizeof(cmd),
+		.dev_id = dev_id,
+		.data_len = *len,
+		.data_uptr = (uintptr_t)data,
+	};
+	int ret;
+
+	if (in_type != IOMMU_HW_INFO_TYPE_DEFAULT) {
+		cmd.flags = IOMMU_HW_INFO_FLAG_INPUT_TYPE;
+		cmd.in_data_type = in_type;
+	}
+	ret = ioctl(fd, IOMMU_GET_HW_INFO, &cmd);
+	if (ret)
+		return ret;
+	*len = cmd.data_len;
+	*out_type = cmd.out_data_type;
+	return 0;
+}
+
 #define CMDQV_MODULE "tegra241_cmdqv_emu"
 
 /* Unloads the backend if nothing holds it (EWOULDBLOCK otherwise) */

@@ -26,26 +26,6 @@
 /* STE word 0: V, and CFG in bits 3:1 */
 #define STE0_BYPASS (1ULL | 4ULL << 1)
 
-static int hw_info(int fd, uint32_t dev_id, uint32_t in_type, void *data,
-		   uint32_t len, uint32_t *out_type)
-{
-	struct iommu_hw_info cmd = {
-		.size = sizeof(cmd),
-		.dev_id = dev_id,
-		.data_len = len,
-		.data_uptr = (uintptr_t)data,
-	};
-
-	if (in_type != IOMMU_HW_INFO_TYPE_DEFAULT) {
-		cmd.flags = IOMMU_HW_INFO_FLAG_INPUT_TYPE;
-		cmd.in_data_type = in_type;
-	}
-	if (ioctl(fd, IOMMU_GET_HW_INFO, &cmd))
-		return -1;
-	*out_type = cmd.out_data_type;
-	return 0;
-}
-
 FIXTURE(vfio)
 {
 	int fd;		/* the VMM's iommufd */
@@ -100,6 +80,7 @@ TEST_F(vfio, bind)
 {
 	struct iommu_hw_info_tegra241_cmdqv cmdqv = {};
 	struct iommu_hw_info_arm_smmuv3 smmu = {};
+	uint32_t cmdqv_len = sizeof(cmdqv), smmu_len = sizeof(smmu);
 	uint32_t dev_id, dev_id2, type;
 	int fd2;
 
@@ -113,13 +94,13 @@ TEST_F(vfio, bind)
 	EXPECT_ERRNO(EINVAL, bind_iommufd(fd2, self->fd, &dev_id2));
 	close(fd2);
 
-	ASSERT_EQ(0, hw_info(self->fd, dev_id, IOMMU_HW_INFO_TYPE_DEFAULT,
-			     &smmu, sizeof(smmu), &type));
+	ASSERT_EQ(0, get_hw_info(self->fd, dev_id, IOMMU_HW_INFO_TYPE_DEFAULT,
+				 &smmu, &smmu_len, &type));
 	ASSERT_EQ(IOMMU_HW_INFO_TYPE_ARM_SMMUV3, type);
 	ASSERT_NE(0, smmu.idr[0]);
-	ASSERT_EQ(0, hw_info(self->fd, dev_id,
-			     IOMMU_HW_INFO_TYPE_TEGRA241_CMDQV, &cmdqv,
-			     sizeof(cmdqv), &type));
+	ASSERT_EQ(0, get_hw_info(self->fd, dev_id,
+				 IOMMU_HW_INFO_TYPE_TEGRA241_CMDQV, &cmdqv,
+				 &cmdqv_len, &type));
 	ASSERT_EQ(IOMMU_HW_INFO_TYPE_TEGRA241_CMDQV, type);
 	ASSERT_NE(0, cmdqv.log2vcmdqs);
 }
@@ -138,11 +119,12 @@ TEST_F(vfio, qemu_hw_info)
 {
 	struct iommu_hw_info_tegra241_cmdqv cmdqv = {};
 	struct iommu_hw_info_arm_smmuv3 smmu = {};
+	uint32_t cmdqv_len = sizeof(cmdqv), smmu_len = sizeof(smmu);
 	uint32_t dev_id, type, idr0, idr1, idr3, idr5;
 
 	ASSERT_EQ(0, bind_iommufd(self->vfio_fd, self->fd, &dev_id));
-	ASSERT_EQ(0, hw_info(self->fd, dev_id, IOMMU_HW_INFO_TYPE_DEFAULT,
-			     &smmu, sizeof(smmu), &type));
+	ASSERT_EQ(0, get_hw_info(self->fd, dev_id, IOMMU_HW_INFO_TYPE_DEFAULT,
+				 &smmu, &smmu_len, &type));
 	/* "Wrong data type (%d) for Host SMMUv3 device info" */
 	ASSERT_EQ(IOMMU_HW_INFO_TYPE_ARM_SMMUV3, type);
 	idr0 = smmu.idr[0];
@@ -174,9 +156,9 @@ TEST_F(vfio, qemu_hw_info)
 	 * tegra241_cmdqv_probe(): the type, version 1, at least 2 VCMDQs
 	 * (log2vcmdqs >= 1) and 16 SIDs (log2vsids >= 4) per VINTF
 	 */
-	ASSERT_EQ(0, hw_info(self->fd, dev_id,
-			     IOMMU_HW_INFO_TYPE_TEGRA241_CMDQV, &cmdqv,
-			     sizeof(cmdqv), &type));
+	ASSERT_EQ(0, get_hw_info(self->fd, dev_id,
+				 IOMMU_HW_INFO_TYPE_TEGRA241_CMDQV, &cmdqv,
+				 &cmdqv_len, &type));
 	ASSERT_EQ(IOMMU_HW_INFO_TYPE_TEGRA241_CMDQV, type);
 	ASSERT_EQ(1, cmdqv.version);
 	ASSERT_LE(1, cmdqv.log2vcmdqs);
