@@ -24,6 +24,7 @@
 //!   arithmetic, and the engine that executes the guests' queues from their memory;
 //! - [`caches`]: what the commands do: they reach the ATCs of the mock devices, and a log of
 //!   the invalidations that debugfs shows (`tegra241_cmdqv_emu/invalidations`);
+//! - [`tunables`]: the engine's idle polling period and fault injection, in debugfs;
 //! - [`viommu`]: the vIOMMU driver that VMMs reach through iommufd, serving the selftest's mock
 //!   devices created with `MOCK_FLAGS_DEVICE_TEGRA241_CMDQV`;
 //! - [`vfio`] and [`pci`]: the module's own devices behind the emulated SMMU, which VMMs get
@@ -64,6 +65,8 @@ mod ring;
 mod smmu;
 #[path = "tegra241_cmdqv_emu/ste.rs"]
 mod ste;
+#[path = "tegra241_cmdqv_emu/tunables.rs"]
+mod tunables;
 #[path = "tegra241_cmdqv_emu/vfio.rs"]
 mod vfio;
 #[path = "tegra241_cmdqv_emu/vintf.rs"]
@@ -73,6 +76,7 @@ mod viommu;
 
 use caches::LogFile;
 use hw::Cmdqv;
+use tunables::TunableFile;
 use viommu::{
     CmdqvDev,
     CmdqvViommu, //
@@ -97,6 +101,7 @@ struct Tegra241CmdqvEmu {
     cmdqv: Arc<CmdqvDev>,
     _registration: mock::Registration<CmdqvViommu>,
     _log: Pin<KBox<File<LogFile>>>,
+    _tunables: [Pin<KBox<File<TunableFile>>>; 2],
     _debugfs: Dir,
 }
 
@@ -117,6 +122,21 @@ impl kernel::Module for Tegra241CmdqvEmu {
             debugfs.read_only_file(c"invalidations", LogFile(cmdqv.caches().clone())),
             GFP_KERNEL,
         )?;
+        let tunables = cmdqv.tunables();
+        let tunables = [
+            KBox::pin_init(
+                debugfs
+                    .read_write_file(c"idle_poll_us", TunableFile::idle_poll_us(tunables.clone())),
+                GFP_KERNEL,
+            )?,
+            KBox::pin_init(
+                debugfs.read_write_file(
+                    c"inject_illegal",
+                    TunableFile::inject_illegal(tunables.clone()),
+                ),
+                GFP_KERNEL,
+            )?,
+        ];
         // From here on, the selftest's devices of the flavour reach the module.
         let registration = mock::Registration::new(module, cmdqv.clone())?;
         // The module's own devices, which dropping the registration removes.
@@ -133,6 +153,7 @@ impl kernel::Module for Tegra241CmdqvEmu {
             cmdqv,
             _registration: registration,
             _log: log,
+            _tunables: tunables,
             _debugfs: debugfs,
         })
     }

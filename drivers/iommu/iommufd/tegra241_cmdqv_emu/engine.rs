@@ -11,7 +11,9 @@
 //! - while queues exist but execute nothing, it visits them once per jiffy ([`POLL_JIFFIES`]):
 //!   that bounds the latency of the first command after a pause, and costs a few register
 //!   reads per queue. It visits allocated queues, not only enabled ones, because enabling a
-//!   queue is also a write to the page;
+//!   queue is also a write to the page. A developer can have it visit them every few
+//!   microseconds instead (`idle_poll_us`, [`Tunables`]), as hardware fetches at once, which
+//!   keeps a CPU busy while queues exist;
 //! - once a visit has executed commands, it keeps visiting, at once while there are commands
 //!   and every [`HOT_PERIOD`] (sleeping in between) while there are none, until [`HOT`] has
 //!   passed since the last, so that a guest that waits for `CONS` before writing more is not
@@ -30,7 +32,8 @@
 //! - otherwise the commands from `CONS` up to `PROD` are read straight from the queue's guest
 //!   memory, at most [`BUDGET`] of them, executed ([`Caches::invalidate`]), and `CONS` advances
 //!   past each one;
-//! - an illegal command ([`cmd::decode`], [`Command::in_queue`]), or an entry outside the
+//! - an illegal command ([`cmd::decode`], [`Command::in_queue`], or one that fault injection
+//!   rejects: `inject_illegal`, [`Tunables`]), or an entry outside the
 //!   queue's memory, stops the queue on it: `CONS.ERR` says why, `GERROR.CMDQ_ERR` toggles, the
 //!   LVCMDQ's bit is set in its VINTF's `LVCMDQ_ERR_MAP`, and the map is reported to the
 //!   vIOMMU's vEVENTQ of type `IOMMU_VEVENTQ_TYPE_TEGRA241_CMDQV`, as upstream's
@@ -71,6 +74,7 @@ use super::{
         VINTF_LVCMDQ_ERR_MAP, //
     },
     ring::Ring,
+    tunables::Tunables,
     vintf::{
         self,
         CmdqvHw, //
@@ -187,6 +191,7 @@ struct State {
 pub(crate) struct Engine {
     hw: Arc<Cmdqv>,
     caches: Arc<Caches>,
+    tunables: Arc<Tunables>,
     /// The SID slots of each VINTF.
     sids: u32,
     #[pin]
@@ -213,7 +218,8 @@ impl WorkItem for Engine {
                 return;
             };
             let hot = busy.is_some_and(|busy| busy.elapsed() < HOT);
-            if !hot {
+            let idle_poll = this.tunables.idle_poll();
+            if !hot && idle_poll.is_none() {
                 break POLL_JIFFIES;
             }
             if start.elapsed() >= RUN_MAX {
@@ -221,7 +227,10 @@ impl WorkItem for Engine {
                 break 0;
             }
             if executed == 0 {
-                fsleep(HOT_PERIOD);
+                fsleep(match idle_poll {
+                    Some(period) if !hot => period,
+                    _ => HOT_PERIOD,
+                });
             }
         };
         // Fails only while the module stops the engine (`stop`).
@@ -232,12 +241,18 @@ impl WorkItem for Engine {
 
 impl Engine {
     /// An idle engine for `hw`, whose VINTFs have `sids` SID slots each, executing into
-    /// `caches`.
-    pub(crate) fn new(hw: Arc<Cmdqv>, caches: Arc<Caches>, sids: u32) -> Result<Arc<Self>> {
+    /// `caches`, as `tunables` say.
+    pub(crate) fn new(
+        hw: Arc<Cmdqv>,
+        caches: Arc<Caches>,
+        tunables: Arc<Tunables>,
+        sids: u32,
+    ) -> Result<Arc<Self>> {
         Arc::pin_init(
             try_pin_init!(Self {
                 hw,
                 caches,
+                tunables,
                 sids,
                 state <- new_mutex!(State {
                     queues: KVec::new(),
@@ -392,7 +407,10 @@ impl Engine {
                 error = Some(CERROR_ABT);
                 break;
             }
-            let Some(command) = cmd::decode(entry).filter(Command::in_queue) else {
+            let Some(command) = cmd::decode(entry)
+                .filter(Command::in_queue)
+                .filter(|_| !self.tunables.take_illegal())
+            else {
                 error = Some(CERROR_ILL);
                 break;
             };

@@ -34,6 +34,7 @@ use super::{
         validate_vste,
         NestedSte, //
     },
+    tunables::Tunables,
     vfio::BoundFunction,
     vintf::{
         self,
@@ -84,6 +85,7 @@ pub(crate) struct CmdqvDev {
     #[pin]
     vintfs: Mutex<u64>,
     caches: Arc<Caches>,
+    tunables: Arc<Tunables>,
     engine: Arc<Engine>,
 }
 
@@ -94,13 +96,15 @@ impl CmdqvDev {
         let geometry = Geometry::read(&hw);
         let hw = Arc::new(hw, GFP_KERNEL)?;
         let caches = Caches::new()?;
-        let engine = Engine::new(hw.clone(), caches.clone(), geometry.sids)?;
+        let tunables = Tunables::new()?;
+        let engine = Engine::new(hw.clone(), caches.clone(), tunables.clone(), geometry.sids)?;
         Arc::pin_init(
             try_pin_init!(Self {
                 hw,
                 geometry,
                 vintfs <- new_mutex!(0),
                 caches,
+                tunables,
                 engine,
             }),
             GFP_KERNEL,
@@ -110,6 +114,11 @@ impl CmdqvDev {
     /// The SMMU's caches.
     pub(crate) fn caches(&self) -> &Arc<Caches> {
         &self.caches
+    }
+
+    /// What a developer tunes.
+    pub(crate) fn tunables(&self) -> &Arc<Tunables> {
+        &self.tunables
     }
 
     /// The geometry of the hardware.

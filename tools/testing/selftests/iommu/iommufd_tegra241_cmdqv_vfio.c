@@ -121,8 +121,10 @@ TEST_F(vfio, qemu_hw_info)
 	struct iommu_hw_info_arm_smmuv3 smmu = {};
 	uint32_t cmdqv_len = sizeof(cmdqv), smmu_len = sizeof(smmu);
 	uint32_t dev_id, type, idr0, idr1, idr3, idr5;
+	struct iommu_hw_info info = { .size = sizeof(info) };
 
 	ASSERT_EQ(0, bind_iommufd(self->vfio_fd, self->fd, &dev_id));
+	info.dev_id = dev_id;
 	ASSERT_EQ(0, get_hw_info(self->fd, dev_id, IOMMU_HW_INFO_TYPE_DEFAULT,
 				 &smmu, &smmu_len, &type));
 	/* "Wrong data type (%d) for Host SMMUv3 device info" */
@@ -151,6 +153,13 @@ TEST_F(vfio, qemu_hw_info)
 	ASSERT_EQ(0x7, (idr5 >> 4) & 0x7);
 	/* What nesting needs besides: both stages (IDR0.S1P, S2P) */
 	ASSERT_EQ(0x3, idr0 & 0x3);
+	/*
+	 * vfio-pci's ats=auto (QEMU 11.1, vfio_pci_add_capabilities()) hides
+	 * the function's ATS capability from the guest if the host reports
+	 * IOMMU_HW_CAP_PCI_ATS_NOT_SUPPORTED, and ats=on then fails.
+	 */
+	ASSERT_EQ(0, ioctl(self->fd, IOMMU_GET_HW_INFO, &info));
+	ASSERT_EQ(0, info.out_capabilities & IOMMU_HW_CAP_PCI_ATS_NOT_SUPPORTED);
 
 	/*
 	 * tegra241_cmdqv_probe(): the type, version 1, at least 2 VCMDQs
