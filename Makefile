@@ -79,7 +79,7 @@ arch_cc = $(if $(filter arm64,$(1)),aarch64-linux-gnu-gcc,gcc)
 arch_rust_target = $(if $(filter arm64,$(1)),aarch64,x86_64)-unknown-linux-gnu
 arch_first_config = $(firstword $(foreach c,$(CONFIGS),$(if $(filter $(1),$(call cfg_arch,$(c))),$(c))))
 
-.PHONY: check check-arm64 toolchain-arm64 compile-fail run bench profile toolchain source overlay configs kernels oot selftests demo \
+.PHONY: check check-arm64 e2e e2e-guest toolchain-arm64 compile-fail run bench profile toolchain source overlay configs kernels oot selftests demo \
 	clean distclean export-patches check-series bisect-series sanitizers soak clippy rustdoc docs rustfmt checkpatch FORCE
 
 # Compile-fail tests of the Rust abstractions, against the Rust kernel's
@@ -346,6 +346,39 @@ bisect-series: export-patches $(BUILD)/obj-$(BISECT_CONFIG)/.config
 		$(REPO)/scripts/bisect-series.sh \
 		$(MAKE) -s $(if $(filter arm64,$(call cfg_arch,$(BISECT_CONFIG))),ARCH=arm64) \
 		$(KMAKE_VARS) -j$(JOBS)
+
+# An unmodified QEMU and an unmodified guest on the HW queue, end to end
+# (not in make check: see README). The host is the Rust kernel for arm64
+# with KVM (E2E_CONFIG), booted under TCG with virtualization; in it,
+# Debian's arm64 QEMU 11.1 (tools/iommufd_hwq/e2e/debian-arm64.lock) runs a
+# guest with an accelerated vSMMUv3 and the Tegra241 CMDQV on the emulated
+# CMDQV's VFIO device. The guest kernel is the base source without the
+# project's patches (config/e2e-guest.config).
+E2E_CONFIG ?= rust-e2e-arm64
+E2E_GUEST_OBJ := $(BUILD)/obj-e2e-guest
+gmake = $(MAKE) -s -C $(BASE_SRC) O=$(E2E_GUEST_OBJ) ARCH=arm64 $(KMAKE_VARS) -j$(JOBS)
+
+$(E2E_GUEST_OBJ)/.config: config/e2e-guest.config | source
+	mkdir -p $(E2E_GUEST_OBJ)
+	$(gmake) tinyconfig >/dev/null
+	cd $(E2E_GUEST_OBJ) && KCONFIG_CONFIG=.config \
+		$(BASE_SRC)/scripts/kconfig/merge_config.sh -m -O . .config \
+		$(REPO)/config/e2e-guest.config >merge.log
+	$(gmake) olddefconfig
+	$(REPO)/scripts/check-config.sh $@ $(REPO)/config/e2e-guest.config
+
+# The guest kernel, and the guest's test driver built against it.
+E2E_GUEST_MODULE := $(BUILD)/e2e-guest-module/e2e_dma.ko
+e2e-guest: $(E2E_GUEST_OBJ)/.config
+	@echo "build: e2e guest kernel"
+	@start=$$(date +%s); $(gmake) Image modules; \
+		echo "build: e2e guest kernel done in $$(( $$(date +%s) - start )) s"
+	$(gmake) M=$(REPO)/tools/iommufd_hwq/e2e/guest_module MO=$(dir $(E2E_GUEST_MODULE)) modules
+
+e2e: toolchain-arm64 e2e-guest
+	$(MAKE) CONFIGS=$(E2E_CONFIG) kernels
+	$(REPO)/scripts/e2e.sh $(E2E_CONFIG):$(call cfg_image,$(E2E_CONFIG)) \
+		$(E2E_GUEST_OBJ)/arch/arm64/boot/Image $(E2E_GUEST_MODULE)
 
 clean:
 	rm -rf $(BUILD)/obj-* $(BUILD)/selftests* $(BUILD)/uapi* $(BUILD)/runs

@@ -22,6 +22,12 @@
 #   UPSTREAM_SKIP names of kernels on which a run without TESTS leaves out
 #                 the upstream suites (iommufd, and iommufd_fail_nth but
 #                 for its device test): they boot once, with kmemleak on
+#   EXTRA_ROOT    a directory whose contents are added to the initramfs
+#                 (make e2e's VMM, firmware and guest)
+#   EXTRA_PROGS   a directory of more test programs that TESTS may name
+#   QEMU_AARCH64  the arm64 emulator (qemu-system-aarch64 by default)
+#   QEMU_MACHINE  the arm64 machine and its options (virt by default)
+#   QEMU_MEM      the machine's memory (4G by default)
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -32,6 +38,11 @@ TEST_TIMEOUT=${TEST_TIMEOUT:-600}
 TESTS=${TESTS:-}
 QEMU_EXTRA=${QEMU_EXTRA:-}
 QEMU_SMP=${QEMU_SMP:-2}
+QEMU_AARCH64=${QEMU_AARCH64:-qemu-system-aarch64}
+QEMU_MACHINE=${QEMU_MACHINE:-virt}
+QEMU_MEM=${QEMU_MEM:-4G}
+EXTRA_ROOT=${EXTRA_ROOT:-}
+EXTRA_PROGS=${EXTRA_PROGS:-}
 KMEMLEAK=${KMEMLEAK:-on}
 # The seed of the stress test's and the fuzzer's choices, the same for every
 # kernel of the run (so the fuzzer's digests compare); HWQ_SECONDS and
@@ -130,12 +141,16 @@ make_initramfs() { # dir tests objdir arch
 	for t in $tests; do
 		suite=${t%%:*}
 		[ "$suite" = kunit ] && continue
-		if [ ! -x "$progs/$suite" ]; then
+		if [ -n "$EXTRA_PROGS" ] && [ -x "$EXTRA_PROGS/$suite" ]; then
+			cp "$EXTRA_PROGS/$suite" "$root/tests/"
+		elif [ -x "$progs/$suite" ]; then
+			cp "$progs/$suite" "$root/tests/"
+		else
 			echo "check: no test program '$suite' in $progs" >&2
 			exit 2
 		fi
-		cp "$progs/$suite" "$root/tests/"
 	done
+	[ -z "$EXTRA_ROOT" ] || cp -a "$EXTRA_ROOT/." "$root/"
 	# One line per test: the program, then its arguments.
 	for t in $tests; do
 		suite=${t%%:*}
@@ -197,7 +212,7 @@ boot() { # name image dir kmemleak tests
 	arch=$(image_arch "$image")
 	make_initramfs "$dir" "$tests" "$(dirname "$config")" "$arch"
 	if [ "$arch" = arm64 ]; then
-		qemu=(qemu-system-aarch64 -machine virt -cpu max,pauth-impdef=on
+		qemu=("$QEMU_AARCH64" -machine "$QEMU_MACHINE" -cpu max,pauth-impdef=on
 		      -serial "file:$dir/console.log"
 		      -chardev "file,id=tests,path=$dir/tests.log"
 		      -device virtio-serial-device -device virtconsole,chardev=tests)
@@ -217,7 +232,7 @@ boot() { # name image dir kmemleak tests
 	set +e
 	# shellcheck disable=SC2086
 	timeout --foreground -k 10 "$BOOT_TIMEOUT" "${qemu[@]}" \
-		-m 4G -smp "$QEMU_SMP" -no-reboot -display none -monitor none \
+		-m "$QEMU_MEM" -smp "$QEMU_SMP" -no-reboot -display none -monitor none \
 		-kernel "$image" -initrd "$dir/initramfs.cpio.gz" \
 		-append "console=$console panic=-1 $hugepages kmemleak=$kmemleak printk.time=1 rdinit=/init ${KERNEL_ARGS:-}" \
 		$QEMU_EXTRA

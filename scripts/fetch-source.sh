@@ -19,21 +19,9 @@ if [ -f "$STAMP" ]; then
 	exit 0
 fi
 
-# Read the Debian archive URI from the existing apt sources.
-apt_uri() {
-	local f
-	for f in /etc/apt/sources.list.d/*.sources; do
-		[ -f "$f" ] || continue
-		awk '/^URIs:/ { u = $2 }
-		     /^Suites:/ { for (i = 2; i <= NF; i++)
-				    if ($i ~ /^(bookworm|trixie|sid|unstable|stable)$/) { print u; exit } }' "$f"
-	done
-	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-		[ -f "$f" ] || continue
-		awk '$1 == "deb" && $0 !~ /security/ {
-			for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { print $i; exit } }' "$f"
-	done
-}
+# apt_uri: the Debian archive URI of the machine's apt sources.
+# shellcheck source=scripts/apt-uri.sh
+. "$(dirname "$0")/apt-uri.sh"
 
 fetch_deb() {
 	local uri apt_dir opts
