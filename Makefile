@@ -79,7 +79,7 @@ arch_cc = $(if $(filter arm64,$(1)),aarch64-linux-gnu-gcc,gcc)
 arch_rust_target = $(if $(filter arm64,$(1)),aarch64,x86_64)-unknown-linux-gnu
 arch_first_config = $(firstword $(foreach c,$(CONFIGS),$(if $(filter $(1),$(call cfg_arch,$(c))),$(c))))
 
-.PHONY: check check-arm64 e2e e2e-guest toolchain-arm64 compile-fail run bench profile toolchain source overlay configs kernels oot selftests demo \
+.PHONY: check check-arm64 e2e e2e-build e2e-guest toolchain-arm64 compile-fail run bench profile toolchain source overlay configs kernels oot selftests demo \
 	clean distclean export-patches check-series bisect-series sanitizers soak clippy rustdoc docs rustfmt checkpatch FORCE
 
 # Compile-fail tests of the Rust abstractions, against the Rust kernel's
@@ -90,11 +90,16 @@ COMPILE_FAIL_DIR := $(REPO)/tools/testing/rust/iommufd
 COMPILE_FAIL_SUMMARY := $(BUILD)/runs/compile-fail/summary.txt
 CHECK_EXTRA := $(if $(and $(filter rust,$(CONFIGS)),$(if $(TESTS),,y)),$(COMPILE_FAIL_SUMMARY))
 
-check: kernels selftests
+# make e2e (below) runs too, its results counted, when make check runs
+# everything on its default configurations (not with CONFIGS or TESTS).
+CHECK_E2E := $(if $(and $(filter file,$(origin CONFIGS)),$(if $(TESTS),,y)),y)
+
+check: kernels selftests $(if $(CHECK_E2E),e2e-build)
 	rm -f $(COMPILE_FAIL_SUMMARY)
 	$(if $(CHECK_EXTRA),$(REPO)/scripts/compile-fail.sh --summary $(COMPILE_FAIL_SUMMARY) \
 		$(BUILD)/obj-rust $(COMPILE_FAIL_DIR) || true)
-	EXTRA_SUMMARIES="$(CHECK_EXTRA)" UPSTREAM_SKIP="$(UPSTREAM_SKIP)" \
+	$(if $(CHECK_E2E),E2E_VERBOSE=0 $(e2e_run) || true)
+	EXTRA_SUMMARIES="$(CHECK_EXTRA) $(if $(CHECK_E2E),$(E2E_SUMMARY))" UPSTREAM_SKIP="$(UPSTREAM_SKIP)" \
 		$(REPO)/scripts/check.sh $(cfg_specs)
 
 # The arm64 kernels (see ARM64_CONFIGS), with the same runner and judge;
@@ -348,7 +353,7 @@ bisect-series: export-patches $(BUILD)/obj-$(BISECT_CONFIG)/.config
 		$(KMAKE_VARS) -j$(JOBS)
 
 # An unmodified QEMU and an unmodified guest on the HW queue, end to end
-# (not in make check: see README). The host is the Rust kernel for arm64
+# (make check runs it too, see CHECK_E2E). The host is the Rust kernel for arm64
 # with KVM (E2E_CONFIG), booted under TCG with virtualization; in it,
 # Debian's arm64 QEMU 11.1 (tools/iommufd_hwq/e2e/debian-arm64.lock) runs a
 # guest with an accelerated vSMMUv3 and the Tegra241 CMDQV on the emulated
@@ -375,10 +380,15 @@ e2e-guest: $(E2E_GUEST_OBJ)/.config
 		echo "build: e2e guest kernel done in $$(( $$(date +%s) - start )) s"
 	$(gmake) M=$(REPO)/tools/iommufd_hwq/e2e/guest_module MO=$(dir $(E2E_GUEST_MODULE)) modules
 
-e2e: toolchain-arm64 e2e-guest
+e2e_run = $(REPO)/scripts/e2e.sh $(E2E_CONFIG):$(call cfg_image,$(E2E_CONFIG)) \
+	$(E2E_GUEST_OBJ)/arch/arm64/boot/Image $(E2E_GUEST_MODULE)
+E2E_SUMMARY = $(BUILD)/runs/$(E2E_CONFIG)/summary.txt
+
+e2e-build: toolchain-arm64 e2e-guest
 	$(MAKE) CONFIGS=$(E2E_CONFIG) kernels
-	$(REPO)/scripts/e2e.sh $(E2E_CONFIG):$(call cfg_image,$(E2E_CONFIG)) \
-		$(E2E_GUEST_OBJ)/arch/arm64/boot/Image $(E2E_GUEST_MODULE)
+
+e2e: e2e-build
+	$(e2e_run)
 
 clean:
 	rm -rf $(BUILD)/obj-* $(BUILD)/selftests* $(BUILD)/uapi* $(BUILD)/runs

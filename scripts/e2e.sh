@@ -10,7 +10,8 @@
 #   e2e.sh NAME:IMAGE GUEST_IMAGE GUEST_MODULE
 #
 # Environment: BUILD, CACHE_DIR, E2E_MODES, E2E_ROUNDS, E2E_L2_TIMEOUT
-# (see tools/iommufd_hwq/e2e/e2e_vmm), BOOT_TIMEOUT.
+# (see tools/iommufd_hwq/e2e/e2e_vmm), BOOT_TIMEOUT, E2E_VERBOSE (0: the
+# judge's summary only, the transcript staying in build/runs/NAME).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,6 +20,20 @@ SRC=$REPO/tools/iommufd_hwq/e2e
 OUT=$BUILD/e2e
 [ $# -eq 3 ] || { echo "usage: $0 NAME:IMAGE GUEST_IMAGE GUEST_MODULE" >&2; exit 2; }
 spec=$1 guest_image=$2 guest_module=$3
+
+# Whatever stops the run before the host boots leaves a failed summary, so
+# that a caller's totals (make check's) count it.
+name=${spec%%:*}
+summary=$BUILD/runs/$name/summary.txt
+rm -f "$summary"
+setup_failed() {
+	mkdir -p "$(dirname "$summary")"
+	[ -f "$summary" ] || cat >"$summary" <<EOF2
+{"name": "$name", "passed": 0, "failed": 1, "skipped": 0,
+ "tests": {}, "suites": {}, "problems": ["e2e: setup failed"]}
+EOF2
+}
+trap setup_failed ERR
 
 start=$(date +%s)
 mkdir -p "$OUT"
@@ -66,4 +81,4 @@ EXTRA_ROOT=$OUT/root EXTRA_PROGS=$SRC TESTS=e2e_vmm KMEMLEAK=on \
 	QEMU_AARCH64=$OUT/qemu-system-aarch64 QEMU_EXTRA="-nic none -audio none" \
 	QEMU_MACHINE=virt,virtualization=on,gic-version=3 QEMU_MEM=${E2E_MEM:-4G} \
 	TEST_TIMEOUT=${TEST_TIMEOUT:-5400} BOOT_TIMEOUT=${BOOT_TIMEOUT:-7200} \
-	"$REPO/scripts/check.sh" --verbose "$spec"
+	"$REPO/scripts/check.sh" $([ "${E2E_VERBOSE:-1}" = 0 ] || echo --verbose) "$spec"
