@@ -15,7 +15,8 @@ TOOLS_DIR=${TOOLS_DIR:?TOOLS_DIR must be set}
 CARGO=${CARGO:-$(command -v cargo || echo "$HOME/.cargo/bin/cargo")}
 RUST_TARGET=aarch64-unknown-linux-gnu
 
-DEB_PKGS=(qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross libcap-dev:arm64)
+# curl: make e2e fetches its pinned Debian packages (scripts/fetch-debian.sh).
+DEB_PKGS=(qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross libcap-dev:arm64 curl)
 
 # shellcheck source=scripts/apt-install.sh
 . "$(dirname "$0")/apt-install.sh"
