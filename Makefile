@@ -59,13 +59,15 @@ export LIBCLANG_PATH := /usr/lib/llvm-19/lib
 # A configuration's architecture (arm64 if its name says so, else the
 # host's x86), its kernel image, and the fragments merged onto tinyconfig:
 # base, the architecture's, the configuration's own (the name without
-# "-arm64" and "-64k": rust-perf-arm64-64k is config/rust-perf.config),
-# then the page size's.
+# "-arm64", "-64k" and "-e2e": rust-perf-arm64-64k is
+# config/rust-perf.config), then the page size's, then make e2e's host
+# options for a name with "e2e" (rust-e2e-arm64, c-e2e-arm64).
 cfg_arch = $(if $(findstring arm64,$(1)),arm64,x86)
 cfg_image = $(BUILD)/obj-$(1)/arch/$(if $(filter arm64,$(call cfg_arch,$(1))),arm64/boot/Image,x86/boot/bzImage)
-cfg_own = $(subst -arm64,,$(subst -64k,,$(1)))
+cfg_own = $(subst -e2e,,$(subst -arm64,,$(subst -64k,,$(1))))
 cfg_frags = config/base.config config/arch-$(call cfg_arch,$(1)).config \
-	config/$(call cfg_own,$(1)).config $(if $(findstring 64k,$(1)),config/page-64k.config)
+	config/$(call cfg_own,$(1)).config $(if $(findstring 64k,$(1)),config/page-64k.config) \
+	$(if $(findstring e2e,$(1)),config/e2e.config)
 cfg_specs = $(foreach c,$(CONFIGS),$(c):$(call cfg_image,$(c)))
 
 kmake = $(MAKE) -s -C $(WORK_SRC) O=$(BUILD)/obj-$(1) $(if $(filter arm64,$(call cfg_arch,$(1))),ARCH=arm64) \
@@ -353,8 +355,9 @@ bisect-series: export-patches $(BUILD)/obj-$(BISECT_CONFIG)/.config
 		$(KMAKE_VARS) -j$(JOBS)
 
 # An unmodified QEMU and an unmodified guest on the HW queue, end to end
-# (make check runs it too, see CHECK_E2E). The host is the Rust kernel for arm64
-# with KVM (E2E_CONFIG), booted under TCG with virtualization; in it,
+# (make check runs it too, see CHECK_E2E). The host is the Rust kernel for
+# arm64 with KVM (E2E_CONFIG; c-e2e-arm64 for the C core), booted under TCG
+# with virtualization; in it,
 # Debian's arm64 QEMU 11.1 (tools/iommufd_hwq/e2e/debian-arm64.lock) runs a
 # guest with an accelerated vSMMUv3 and the Tegra241 CMDQV on the emulated
 # CMDQV's VFIO device. The guest kernel is the base source without the
