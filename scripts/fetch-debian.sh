@@ -14,8 +14,7 @@
 # x86-64 host through the tree's own loader (see that lock's header).
 #
 # The .debs are cached in $CACHE_DIR/debian (default
-# ~/.cache/iommufd-hwq; a cache left in $CACHE_DIR/debian-arm64 by the
-# former fetch-debian-arm64.sh is moved there). Each is fetched from
+# ~/.cache/iommufd-hwq). Each is fetched from
 # $DEBIAN_MIRROR, by default the Debian archive that this machine's apt
 # sources name, or, when that fails (a superseded backports or
 # point-release version is gone from the pool), from $DEBIAN_SNAPSHOT if
@@ -25,8 +24,8 @@
 # OUTDIR is owned by this script: it is built in OUTDIR.new and swapped in
 # whole, so it never holds a mix of two locks. A stamp in OUTDIR
 # (.fetch-debian.stamp) records the lock's sha256; a run with the same lock
-# does nothing. An OUTDIR without the stamp (or the former
-# .debian-arm64.stamp) that is not empty is never removed.
+# does nothing. An OUTDIR without the stamp that is not empty is never
+# removed.
 #
 # Besides the packages' files, OUTDIR gets the merged-/usr aliases lib ->
 # usr/lib and, where the packages ship usr/lib32, usr/lib64 or usr/libx32,
@@ -35,7 +34,7 @@
 # /lib/ld-linux-aarch64.so.1 on arm64 and /lib64/ld-linux-x86-64.so.2 on
 # amd64.
 #
-# Unless DEBIAN_FULL=1 (or the former DEBIAN_ARM64_FULL=1), the 64 MiB
+# Unless DEBIAN_FULL=1, the 64 MiB
 # padded flash images under usr/share/AAVMF (6 x 64 MiB in the arm64 lock;
 # usr/share/qemu-efi-aarch64/QEMU_EFI.fd is the one needed) and
 # usr/share/{doc,man,lintian} are left out to keep the tree small. A run
@@ -51,12 +50,9 @@ set -euo pipefail
 MIRROR=${DEBIAN_MIRROR:-$(apt_uri | head -n 1)}
 MIRROR=${MIRROR%/}
 SNAPSHOT=${DEBIAN_SNAPSHOT:-}
-CACHE_BASE=${CACHE_DIR:-$HOME/.cache/iommufd-hwq}
-CACHE=$CACHE_BASE/debian
-FULL=${DEBIAN_FULL:-${DEBIAN_ARM64_FULL:-0}}
+CACHE=${CACHE_DIR:-$HOME/.cache/iommufd-hwq}/debian
+FULL=${DEBIAN_FULL:-0}
 STAMP_NAME=.fetch-debian.stamp
-# What fetch-debian-arm64.sh, this script's former name, stamped OUTDIR with.
-OLD_STAMP_NAME=.debian-arm64.stamp
 
 die() {
 	echo "fetch-debian: $*" >&2
@@ -90,8 +86,7 @@ if [ -f "$OUT/$STAMP_NAME" ] && [ "$(cat "$OUT/$STAMP_NAME")" = "$stamp" ]; then
 	log "$OUT is up to date with $LOCK"
 	exit 0
 fi
-if [ -d "$OUT" ] && [ ! -f "$OUT/$STAMP_NAME" ] &&
-   [ ! -f "$OUT/$OLD_STAMP_NAME" ] && [ -n "$(ls -A "$OUT")" ]; then
+if [ -d "$OUT" ] && [ ! -f "$OUT/$STAMP_NAME" ] && [ -n "$(ls -A "$OUT")" ]; then
 	die "$OUT is not empty and was not made by this script; remove it first"
 fi
 
@@ -131,9 +126,6 @@ fetch_deb() {
 	die "cannot fetch ${path##*/} with sha256 $sum"
 }
 
-if [ ! -e "$CACHE" ] && [ -d "$CACHE_BASE/debian-arm64" ]; then
-	mv "$CACHE_BASE/debian-arm64" "$CACHE"
-fi
 mkdir -p "$CACHE"
 debs=()
 declare -A listed=()

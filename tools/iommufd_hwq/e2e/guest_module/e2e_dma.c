@@ -91,19 +91,20 @@ static int e2e_dma_bench(struct pci_dev *pdev, void *buf)
 	ns = kmalloc_array(rounds, sizeof(*ns), GFP_KERNEL);
 	if (!ns)
 		return -ENOMEM;
-	for (i = 0; i < ARRAY_SIZE(sizes) && !rc; i++) {
+	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
 		total = 0;
-		for (r = 0; r < rounds && !rc; r++) {
+		for (r = 0; r < rounds; r++) {
 			rc = e2e_dma_unmap_ns(&pdev->dev, buf, sizes[i], &ns[r]);
+			if (rc)
+				goto out;
 			total += ns[r];
 		}
-		if (rc)
-			break;
 		sort(ns, rounds, sizeof(*ns), e2e_dma_cmp_u64, NULL);
 		pci_info(pdev, "e2e: unmap pages=%u rounds=%u median_ns=%llu p90_ns=%llu best_ns=%llu mean_ns=%llu\n",
 			 sizes[i], rounds, ns[rounds / 2], ns[rounds * 9 / 10], ns[0],
 			 total / rounds);
 	}
+out:
 	kfree(ns);
 	return rc;
 }
